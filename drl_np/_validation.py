@@ -1,0 +1,55 @@
+"""Checks shared by the public functions (house rule 2: public functions
+validate, private ones compute on clean input).
+
+Every check raises :class:`InputError` (a ``ValueError``) whose message is one
+line naming the value, what was expected and the fix; the command line prints
+that line and exits with status 2.
+"""
+import numbers
+
+import numpy as np
+
+__all__ = ["InputError", "check_image", "check_pair", "check_positive_int"]
+
+
+class InputError(ValueError):
+    """A user error: bad input with a one-line message naming the fix."""
+
+
+def check_image(image, name="image"):
+    """Return ``image`` as a float64 (M, N, B) array; a 2-D image gets B = 1."""
+    arr = np.asarray(image)
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.number)):
+        raise InputError(f"{name} has dtype {arr.dtype}; expected a numeric array")
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.ndim != 3:
+        raise InputError(
+            f"{name} has shape {arr.shape}; expected (M, N) or (M, N, B) "
+            "with bands last (use np.moveaxis to put the band axis last)")
+    if arr.shape[0] < 1 or arr.shape[1] < 1 or arr.shape[2] < 1:
+        raise InputError(f"{name} has shape {arr.shape}; it has no pixels")
+    return arr.astype(np.float64, copy=False)
+
+
+def check_pair(t1, t2):
+    """Return both dates as float64 (M, N, B) arrays of one shape."""
+    t1 = check_image(t1, "t1")
+    t2 = check_image(t2, "t2")
+    if t1.shape[:2] != t2.shape[:2]:
+        raise InputError(
+            f"the dates differ in size: t1 is {t1.shape[0]}x{t1.shape[1]}, "
+            f"t2 is {t2.shape[0]}x{t2.shape[1]}; co-register and crop them "
+            "to the same grid first")
+    if t1.shape[2] != t2.shape[2]:
+        raise InputError(
+            f"the dates differ in band count: t1 has {t1.shape[2]}, t2 has "
+            f"{t2.shape[2]}; select the same bands of both (--bands)")
+    return t1, t2
+
+
+def check_positive_int(value, name, minimum=1):
+    """Return ``value`` as an int, at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)

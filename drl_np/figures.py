@@ -1,0 +1,199 @@
+"""Colour pictures of maps, composed with NumPy only (no matplotlib).
+
+* :func:`label_rgb` paints a label map with a fixed categorical palette
+  (0 unchanged = near-black, masked = mid-grey), so the same type number has
+  the same colour in every map and every run.
+* :func:`ramp_rgb` paints a [0, 1] map with a perceptual viridis-like ramp.
+* :func:`composite_rgb` makes a colour composite of a multi-band image with
+  a 2–98 % stretch.
+* :func:`summary_panel` tiles these like the paper's Fig. 2.
+"""
+import colorsys
+
+import numpy as np
+
+__all__ = ["UNCHANGED_RGB", "MASKED_RGB", "palette", "label_rgb", "ramp_rgb",
+           "composite_rgb", "rgb_band_indices", "summary_panel"]
+
+UNCHANGED_RGB = (20, 20, 20)
+MASKED_RGB = (128, 128, 128)
+_BACKGROUND = (255, 255, 255)
+
+# First colours of the categorical palette: saturated, mutually distinct hues
+# chosen by hand; further types get golden-angle hues (see `palette`).
+_BASE = np.array([
+    (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200),
+    (245, 130, 48), (145, 30, 180), (70, 240, 240), (240, 50, 230),
+    (210, 245, 60), (250, 190, 212), (0, 128, 128), (220, 190, 255),
+    (170, 110, 40), (255, 250, 200), (128, 0, 0), (170, 255, 195),
+    (128, 128, 0), (255, 215, 180), (0, 0, 128), (100, 60, 20),
+], dtype=np.uint8)
+
+# Viridis-like ramp: anchors at 0, 0.25, 0.5, 0.75, 1, linearly interpolated.
+_RAMP_ANCHORS = np.array([
+    (68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37),
+], dtype=np.float64)
+
+
+def palette(n):
+    """Colours of types 1..n, shape (n, 3) uint8 (type k is row k-1)."""
+    if n <= len(_BASE):
+        return _BASE[:n].copy()
+    extra = []
+    for i in range(n - len(_BASE)):
+        h = (0.13 + i * 0.618033988749895) % 1.0
+        s, v = (0.85, 0.95) if i % 2 == 0 else (0.6, 0.75)
+        extra.append([round(255 * c) for c in colorsys.hsv_to_rgb(h, s, v)])
+    return np.vstack([_BASE, np.array(extra, dtype=np.uint8)])
+
+
+def label_rgb(labels, masked_value=None):
+    """Paint a label map.
+
+    Parameters
+    ----------
+    labels : ndarray of int, shape (M, N)
+        0 unchanged, 1..K types; negative values (and ``masked_value``) masked.
+    masked_value : int, optional
+        An extra value meaning masked (255 for ground truth and uint8 maps).
+
+    Returns
+    -------
+    ndarray of uint8, shape (M, N, 3)
+    """
+    lab = np.asarray(labels).astype(np.int64)
+    masked = lab < 0
+    if masked_value is not None:
+        masked |= lab == masked_value
+    k = int(lab[~masked].max()) if (~masked).any() else 0
+    lut = np.vstack([np.array([UNCHANGED_RGB], np.uint8), palette(max(k, 1))])
+    out = lut[np.clip(np.where(masked, 0, lab), 0, len(lut) - 1)]   # (M, N, 3)
+    out[masked] = MASKED_RGB
+    return out
+
+
+def ramp_rgb(values):
+    """Paint values in [0, 1] with the viridis-like ramp; NaN → mid-grey.
+
+    Parameters
+    ----------
+    values : ndarray of float, shape (M, N)
+
+    Returns
+    -------
+    ndarray of uint8, shape (M, N, 3)
+    """
+    v = np.asarray(values, dtype=np.float64)
+    bad = ~np.isfinite(v)
+    x = np.clip(np.where(bad, 0.0, v), 0.0, 1.0) * (len(_RAMP_ANCHORS) - 1)
+    i = np.minimum(x.astype(np.int64), len(_RAMP_ANCHORS) - 2)
+    f = (x - i)[..., None]                                            # (M, N, 1)
+    rgb = _RAMP_ANCHORS[i] * (1 - f) + _RAMP_ANCHORS[i + 1] * f       # (M, N, 3)
+    out = np.round(rgb).astype(np.uint8)
+    out[bad] = MASKED_RGB
+    return out
+
+
+def rgb_band_indices(n_bands, band_names=None):
+    """0-based bands shown as red, green, blue.
+
+    Bands named red/green/blue (or R/G/B, or Sentinel-2 B4/B3/B2) are used when
+    named; otherwise the first three bands (bands 1, 2, 3 as R, G, B, the GF-1
+    order); one or two bands give grey.
+    """
+    if band_names is not None:
+        low = [str(b).strip().lower() for b in band_names]
+        for names in (("red", "green", "blue"), ("r", "g", "b"), ("b4", "b3", "b2"),
+                      ("b04", "b03", "b02")):
+            if all(n in low for n in names):
+                return [low.index(n) for n in names]
+    if n_bands >= 3:
+        return [0, 1, 2]
+    return [0, 0, 0]
+
+
+def composite_rgb(images, valid=None, bands=None, band_names=None, low=2.0, high=98.0):
+    """Colour composites of one or more co-registered images with one stretch.
+
+    Parameters
+    ----------
+    images : sequence of ndarray, each shape (M, N, B)
+        The dates; stretched together (2–98 % of their valid pixels, per band)
+        so that brightness changes stay visible.
+    valid : ndarray of bool, shape (M, N), optional
+        Pixels used for the percentiles; invalid pixels are painted grey.
+    bands : sequence of 3 int, optional
+        0-based bands for R, G, B; :func:`rgb_band_indices` by default.
+
+    Returns
+    -------
+    list of ndarray of uint8, each shape (M, N, 3)
+    """
+    images = [np.asarray(im, dtype=np.float64) for im in images]
+    images = [im[:, :, None] if im.ndim == 2 else im for im in images]
+    if bands is None:
+        bands = rgb_band_indices(images[0].shape[2], band_names)
+    if valid is None:
+        valid = np.ones(images[0].shape[:2], bool)
+    for im in images:
+        valid = valid & np.isfinite(im[:, :, bands]).all(axis=2)
+    out = []
+    stack = np.stack([im[:, :, bands][valid] for im in images])       # (D, V, 3)
+    if stack.shape[1] == 0:
+        lo = np.zeros(3)
+        hi = np.ones(3)
+    else:
+        lo = np.percentile(stack.reshape(-1, 3), low, axis=0)
+        hi = np.percentile(stack.reshape(-1, 3), high, axis=0)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    for im in images:
+        x = (np.nan_to_num(im[:, :, bands]) - lo) / span                # (M, N, 3)
+        rgb = np.round(np.clip(x, 0, 1) * 255).astype(np.uint8)
+        rgb[~valid] = MASKED_RGB
+        out.append(rgb)
+    return out
+
+
+def _fit(tile, size):
+    """Nearest-neighbour resize of an (h, w, 3) tile to at most ``size`` pixels
+    on its longer side (only shrinks)."""
+    h, w = tile.shape[:2]
+    s = max(h, w)
+    if s <= size:
+        return tile
+    rows = (np.arange(round(h * size / s)) * s / size).astype(int)
+    cols = (np.arange(round(w * size / s)) * s / size).astype(int)
+    return tile[rows][:, cols]
+
+
+def summary_panel(tiles, columns=4, tile_size=384, gap=6):
+    """Arrange RGB tiles in a grid on a white background.
+
+    Parameters
+    ----------
+    tiles : sequence of ndarray of uint8, each shape (M, N, 3)
+        In reading order (e.g. t1, t2, map at each K_t, CI map, GT).
+    columns : int, default 4
+    tile_size : int, default 384
+        Longer side of each tile in the panel (tiles are only shrunk).
+    gap : int, default 6
+        White pixels between tiles and around the panel.
+
+    Returns
+    -------
+    ndarray of uint8, shape (H, W, 3)
+    """
+    tiles = [_fit(np.asarray(t, np.uint8), tile_size) for t in tiles]
+    columns = max(1, min(columns, len(tiles)))
+    rows = -(-len(tiles) // columns)
+    th = max(t.shape[0] for t in tiles)
+    tw = max(t.shape[1] for t in tiles)
+    panel = np.empty((rows * th + (rows + 1) * gap, columns * tw + (columns + 1) * gap, 3),
+                     np.uint8)
+    panel[:] = _BACKGROUND
+    for i, t in enumerate(tiles):
+        r, c = divmod(i, columns)
+        y = gap + r * (th + gap)
+        x = gap + c * (tw + gap)
+        panel[y:y + t.shape[0], x:x + t.shape[1]] = t
+    return panel

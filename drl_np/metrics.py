@@ -1,0 +1,516 @@
+"""Accuracy of change maps against ground truth, over labelled pixels only.
+
+* :func:`confusion_matrix`, :func:`overall_accuracy`, :func:`cohen_kappa`:
+  the generic measures.
+* :func:`change_analysis_accuracy`: ACC and kappa of a change-analysis (CDA)
+  map whose change types 1..K are arbitrary cluster labels, matched one-to-one
+  to the ground-truth change classes by the assignment that maximises
+  agreement (Hungarian method, spec §9).
+* :func:`binary_change_accuracy`: OA, kappa, F1, precision, recall, false
+  and missed alarms after collapsing every change type to "changed".
+
+A pixel is *labelled* when its ground truth differs from ``ignore`` and the
+optional ``mask`` is True there; every measure is taken over labelled pixels
+only. A negative prediction (``-1``: masked by the analysis) on a labelled
+pixel counts as wrong.
+"""
+import numbers
+from dataclasses import dataclass, field
+from typing import Dict, Optional
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from ._validation import InputError
+
+__all__ = [
+    "confusion_matrix", "overall_accuracy", "cohen_kappa",
+    "change_analysis_accuracy", "binary_change_accuracy",
+    "ChangeAnalysisScore", "BinaryChangeScore",
+]
+
+#: Label standing for "no matching ground-truth class" after relabelling.
+NO_MATCH = -1
+
+
+# -- validation ----------------------------------------------------------------
+def _check_labels(labels, name):
+    """Return ``labels`` as an int64 array; reject non-integral values."""
+    arr = np.asarray(labels)
+    if arr.dtype == bool:
+        return arr.astype(np.int64)
+    if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+        raise InputError(f"{name} has dtype {arr.dtype}; expected an integer label map")
+    if arr.ndim == 0:
+        raise InputError(f"{name} is a scalar; expected a label map such as an (M, N) array")
+    if not np.issubdtype(arr.dtype, np.integer):
+        if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+            raise InputError(
+                f"{name} holds non-integer values; expected integer class labels "
+                "(round the map or cast it with .astype(int))")
+    return arr.astype(np.int64)
+
+
+def _labelled(y_true, y_pred, ignore, mask):
+    """Validate a (truth, prediction, ignore, mask) call; return the labelled
+    values of both as flat int64 arrays of one length (at least one pixel)."""
+    y_true = _check_labels(y_true, "y_true")
+    y_pred = _check_labels(y_pred, "y_pred")
+    if y_true.shape != y_pred.shape:
+        raise InputError(
+            f"y_true has shape {y_true.shape} but y_pred has shape {y_pred.shape}; "
+            "pass the ground truth and the map on the same pixel grid")
+    keep = np.ones(y_true.shape, dtype=bool)
+    if ignore is not None:
+        if isinstance(ignore, bool) or not isinstance(ignore, numbers.Integral):
+            raise InputError(f"ignore must be an integer label or None, got {ignore!r}")
+        keep &= y_true != int(ignore)
+    if mask is not None:
+        mask = np.asarray(mask)
+        if mask.shape != y_true.shape:
+            raise InputError(
+                f"mask has shape {mask.shape} but the maps have shape {y_true.shape}; "
+                "pass a boolean mask of the same shape (True = evaluate)")
+        if mask.dtype != bool:
+            raise InputError(f"mask has dtype {mask.dtype}; expected bool (True = evaluate)")
+        keep &= mask
+    if not keep.any():
+        raise InputError(
+            f"no labelled pixel to evaluate: every pixel is ignore={ignore!r} or "
+            "outside mask; check the ignore value and the mask")
+    return y_true[keep], y_pred[keep]
+
+
+# -- generic measures ------------------------------------------------------------
+def confusion_matrix(y_true, y_pred, labels=None, ignore=255, mask=None):
+    """Confusion matrix of a label map against ground truth over labelled pixels.
+
+    Parameters
+    ----------
+    y_true : array_like of int, shape (M, N) (any shape)
+        Ground-truth labels; pixels equal to ``ignore`` are not evaluated.
+    y_pred : array_like of int, same shape as ``y_true``
+        Predicted labels.
+    labels : sequence of int, optional
+        Row and column order. Default: the sorted union of the labels that
+        occur in ``y_true`` and ``y_pred`` on labelled pixels. Every labelled
+        value must be in ``labels``.
+    ignore : int or None, default 255
+        Ground-truth value of unlabelled pixels; ``None`` evaluates all.
+    mask : ndarray of bool, same shape as ``y_true``, optional
+        Evaluate only where True (combined with ``ignore``).
+
+    Returns
+    -------
+    cm : ndarray of int64, shape (L, L)
+        ``cm[i, j]`` = number of labelled pixels of true label ``labels[i]``
+        predicted as ``labels[j]`` (rows: truth, columns: prediction).
+
+    Raises
+    ------
+    InputError
+        On shape mismatch, non-integer labels, no labelled pixel, or a
+        labelled value missing from ``labels``.
+
+    Examples
+    --------
+    >>> confusion_matrix([0, 0, 1, 255], [0, 1, 1, 1])
+    array([[1, 1],
+           [0, 1]])
+    """
+    t, p = _labelled(y_true, y_pred, ignore, mask)
+    if labels is None:
+        labels = np.union1d(t, p)
+    else:
+        labels = _check_labels(labels, "labels").ravel()
+        if np.unique(labels).size != labels.size:
+            raise InputError(f"labels {labels.tolist()} has repeated values; list each label once")
+        missing = np.setdiff1d(np.union1d(t, p), labels)
+        if missing.size:
+            raise InputError(
+                f"labels {labels.tolist()} lacks {missing.tolist()}, which occur on "
+                "labelled pixels; add them or leave labels=None")
+    return _confusion(t, p, labels)
+
+
+def _confusion(t, p, labels):
+    """Confusion counts of flat label arrays ``t``, ``p`` (n,) whose values
+    are all in ``labels`` (L,); returns (L, L) int64, rows = truth."""
+    order = np.argsort(labels, kind="stable")
+    sorted_labels = labels[order]
+    ti = order[np.searchsorted(sorted_labels, t)]  # (n,) row index
+    pi = order[np.searchsorted(sorted_labels, p)]  # (n,) column index
+    n_labels = labels.size
+    counts = np.bincount(ti * n_labels + pi, minlength=n_labels * n_labels)
+    return counts.reshape(n_labels, n_labels).astype(np.int64)  # (L, L)
+
+
+def _check_cm(cm):
+    cm = np.asarray(cm)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or cm.shape[0] == 0:
+        raise InputError(f"cm has shape {cm.shape}; expected a square (L, L) confusion matrix")
+    if not np.issubdtype(cm.dtype, np.number) or np.any(cm < 0) or not np.all(np.isfinite(cm)):
+        raise InputError("cm must hold non-negative finite counts")
+    if cm.sum() == 0:
+        raise InputError("cm counts no pixel; evaluate at least one labelled pixel")
+    return cm
+
+
+def overall_accuracy(cm):
+    """Fraction of pixels on the diagonal of a confusion matrix.
+
+    Parameters
+    ----------
+    cm : array_like, shape (L, L)
+        Confusion counts (rows: truth, columns: prediction).
+
+    Returns
+    -------
+    float
+        :math:`p_o = \\operatorname{tr}(C) / n` in [0, 1].
+
+    Raises
+    ------
+    InputError
+        If ``cm`` is not square, has negative counts or counts no pixel.
+
+    Examples
+    --------
+    >>> overall_accuracy([[3, 1], [0, 4]])
+    0.875
+    """
+    cm = _check_cm(cm)
+    return _overall_accuracy(cm)
+
+
+def _overall_accuracy(cm):
+    return float(np.trace(cm) / cm.sum())
+
+
+def cohen_kappa(cm):
+    """Cohen's kappa of a confusion matrix.
+
+    Parameters
+    ----------
+    cm : array_like, shape (L, L)
+        Confusion counts (rows: truth, columns: prediction).
+
+    Returns
+    -------
+    float
+        Kappa in [-1, 1].
+
+    Raises
+    ------
+    InputError
+        If ``cm`` is not square, has negative counts or counts no pixel.
+
+    Notes
+    -----
+    With row sums :math:`r_k`, column sums :math:`c_k` and :math:`n` pixels,
+
+    .. math::
+
+        p_o = \\frac{\\operatorname{tr} C}{n}, \\quad
+        p_e = \\frac{\\sum_k r_k c_k}{n^2}, \\quad
+        \\kappa = \\frac{p_o - p_e}{1 - p_e}
+                = \\frac{n \\operatorname{tr} C - \\sum_k r_k c_k}{n^2 - \\sum_k r_k c_k}.
+
+    Degenerate case: :math:`p_e = 1` only when truth and prediction are the
+    same single class on every pixel, so :math:`p_o = 1` too; kappa is then
+    defined as 1.0 (perfect agreement) instead of 0/0. Counts are summed as
+    exact integers when they are integral, so no division warning arises.
+
+    References
+    ----------
+    J. Cohen, "A coefficient of agreement for nominal scales",
+    Educational and Psychological Measurement 20(1), 1960.
+
+    Examples
+    --------
+    >>> round(cohen_kappa([[3, 1], [0, 4]]), 4)
+    0.75
+    >>> cohen_kappa([[5]])
+    1.0
+    """
+    cm = _check_cm(cm)
+    return _cohen_kappa(cm)
+
+
+def _cohen_kappa(cm):
+    if np.issubdtype(cm.dtype, np.integer) or np.all(cm == np.round(cm)):
+        cm = [[int(v) for v in row] for row in np.asarray(cm).tolist()]
+        n = sum(map(sum, cm))
+        rows = [sum(row) for row in cm]
+        cols = [sum(col) for col in zip(*cm)]
+        agree = sum(cm[k][k] for k in range(len(cm)))
+    else:
+        n = float(cm.sum())
+        rows, cols = cm.sum(axis=1).tolist(), cm.sum(axis=0).tolist()
+        agree = float(np.trace(cm))
+    chance = sum(r * c for r, c in zip(rows, cols))
+    denom = n * n - chance
+    if denom == 0:  # p_e == 1, hence p_o == 1
+        return 1.0 if agree == n else 0.0
+    return float((n * agree - chance) / denom)
+
+
+# -- change analysis ---------------------------------------------------------------
+@dataclass
+class ChangeAnalysisScore:
+    """Accuracy of a change-analysis map after matching its change types.
+
+    Attributes
+    ----------
+    acc : float
+        Overall accuracy in [0, 1] (the paper's ACC is this times 100).
+    kappa : float
+        Cohen's kappa of ``confusion``.
+    matching : dict of int to int or None
+        Predicted change type -> ground-truth change class it was matched
+        to, or ``None`` if unmatched (its pixels count as wrong).
+    confusion : ndarray of int64, shape (L, L)
+        Confusion matrix after relabelling (rows: truth, columns: relabelled
+        prediction), in the order of ``labels``.
+    labels : ndarray of int64, shape (L,)
+        Labels of the rows/columns: ``-1`` (no matching class: unmatched types
+        and pixels masked in the prediction; its row is empty), 0, then the
+        ground-truth change classes.
+    n_pixels : int
+        Number of labelled pixels evaluated.
+    n_unpredicted : int
+        Labelled pixels masked in the prediction (``pred < 0``), counted wrong.
+    """
+
+    acc: float
+    kappa: float
+    matching: Dict[int, Optional[int]]
+    confusion: np.ndarray
+    labels: np.ndarray
+    n_pixels: int
+    n_unpredicted: int = 0
+
+    def as_dict(self):
+        """JSON-friendly dict: plain floats, ints, lists; matching keys as str."""
+        return {
+            "acc": float(self.acc),
+            "kappa": float(self.kappa),
+            "matching": {str(k): (None if v is None else int(v))
+                         for k, v in self.matching.items()},
+            "confusion": np.asarray(self.confusion).astype(int).tolist(),
+            "labels": [int(v) for v in self.labels],
+            "n_pixels": int(self.n_pixels),
+            "n_unpredicted": int(self.n_unpredicted),
+        }
+
+
+def change_analysis_accuracy(gt, pred, ignore=255, mask=None):
+    """ACC and kappa of a change-analysis map with change types matched to
+    ground-truth classes by the assignment that maximises agreement.
+
+    Parameters
+    ----------
+    gt : array_like of int, shape (M, N)
+        Ground truth: 0 unchanged, other values change classes, ``ignore``
+        unlabelled.
+    pred : array_like of int, shape (M, N)
+        Change-analysis map: 0 unchanged, 1..K change types (arbitrary
+        cluster labels), negative = masked by the analysis.
+    ignore : int or None, default 255
+        Ground-truth value of unlabelled pixels.
+    mask : ndarray of bool, shape (M, N), optional
+        Evaluate only where True (combined with ``ignore``).
+
+    Returns
+    -------
+    ChangeAnalysisScore
+        ``acc``, ``kappa``, ``matching``, ``confusion`` (after relabelling),
+        ``labels``, ``n_pixels``, ``n_unpredicted``; ``.as_dict()`` for JSON.
+
+    Raises
+    ------
+    InputError
+        On shape mismatch, non-integer labels or no labelled pixel.
+
+    Notes
+    -----
+    Let :math:`A_{kc}` count labelled pixels of predicted type :math:`k > 0`
+    and true change class :math:`c > 0`. The one-to-one matching
+    :math:`\\pi` maximises :math:`\\sum_k A_{k\\pi(k)}`
+    (:func:`scipy.optimize.linear_sum_assignment`). Unchanged (0) stays 0.
+    Every predicted type that occurs anywhere in ``pred`` is in ``matching``;
+    when there are more types than classes the extra types map to ``None``
+    and are relabelled ``-1``, which matches no class, so their pixels count
+    as wrong; when there are fewer, the unmatched true classes are simply
+    never predicted. A pixel masked in the prediction (``pred < 0``) but
+    labelled in the ground truth also counts as wrong (label ``-1``).
+    ACC and kappa are then :func:`overall_accuracy` and :func:`cohen_kappa`
+    of the relabelled confusion matrix.
+
+    Examples
+    --------
+    >>> s = change_analysis_accuracy([0, 1, 1, 2], [0, 2, 2, 1])
+    >>> s.acc, s.matching
+    (1.0, {1: 2, 2: 1})
+    """
+    t, p = _labelled(gt, pred, ignore, mask)
+    types = np.unique(np.asarray(pred))
+    types = types[types > 0].astype(np.int64)
+    return _change_analysis_accuracy(t, p, types)
+
+
+def _change_analysis_accuracy(t, p, types):
+    """Matching and scores on clean flat arrays ``t``, ``p`` (n,) and the
+    predicted change types ``types`` (K,) (sorted, positive)."""
+    classes = np.unique(t[t > 0])  # (C,) true change classes
+    matching = {int(k): None for k in types}
+    relabel = np.full(p.shape, NO_MATCH, dtype=np.int64)  # (n,)
+    relabel[p == 0] = 0
+    if types.size and classes.size:
+        is_type = p > 0
+        position = np.searchsorted(types, p[is_type])  # (n_changed,) index into types
+        both = t[is_type] > 0
+        class_of = np.searchsorted(classes, t[is_type][both])  # index into classes
+        overlap = np.bincount(position[both] * classes.size + class_of,
+                              minlength=types.size * classes.size)
+        overlap = overlap.reshape(types.size, classes.size)  # (K, C) type vs class
+        rows, cols = linear_sum_assignment(overlap, maximize=True)
+        mapped = np.full(types.size, NO_MATCH, dtype=np.int64)  # (K,) type -> class
+        mapped[rows] = classes[cols]
+        for k, c in zip(types[rows], classes[cols]):
+            matching[int(k)] = int(c)
+        relabel[is_type] = mapped[position]
+    labels = np.union1d(np.union1d(t, relabel), [0])
+    cm = _confusion(t, relabel, labels)
+    return ChangeAnalysisScore(
+        acc=_overall_accuracy(cm), kappa=_cohen_kappa(cm), matching=matching,
+        confusion=cm, labels=labels, n_pixels=int(t.size),
+        n_unpredicted=int(np.count_nonzero(p < 0)))
+
+
+# -- binary change detection ------------------------------------------------------------
+@dataclass
+class BinaryChangeScore:
+    """Accuracy of the changed / unchanged split.
+
+    Attributes
+    ----------
+    oa, kappa : float
+        Overall accuracy in [0, 1] and Cohen's kappa.
+    precision, recall, f1 : float
+        Of the class "changed": TP / (TP + FP), TP / (TP + FN) and their
+        harmonic mean; 0.0 when a denominator is 0 (scikit-learn's
+        ``zero_division=0``).
+    false_alarms : int
+        FP, the count of unchanged pixels reported changed.
+    missed_alarms : int
+        FN, the count of changed pixels reported unchanged.
+    false_alarm_rate : float
+        FP / (FP + TN), the share of truly unchanged pixels reported changed
+        (0.0 if there is none).
+    missed_alarm_rate : float
+        FN / (TP + FN), the share of truly changed pixels missed (0.0 if none).
+    tp, tn : int
+        True positives (changed) and true negatives (unchanged).
+    n_pixels : int
+        Labelled pixels evaluated.
+    n_unpredicted : int
+        Labelled pixels masked in the prediction, counted wrong (as FN if
+        truly changed, as FP if truly unchanged).
+    confusion : ndarray of int64, shape (2, 2)
+        ``[[TN, FP], [FN, TP]]`` (rows: truth unchanged/changed).
+    """
+
+    oa: float
+    kappa: float
+    f1: float
+    precision: float
+    recall: float
+    false_alarms: int
+    missed_alarms: int
+    false_alarm_rate: float
+    missed_alarm_rate: float
+    tp: int
+    tn: int
+    n_pixels: int
+    n_unpredicted: int
+    confusion: np.ndarray = field(repr=False)
+
+    def as_dict(self):
+        """JSON-friendly dict of plain floats, ints and lists."""
+        out = {}
+        for name, value in self.__dict__.items():
+            if name == "confusion":
+                out[name] = np.asarray(value).astype(int).tolist()
+            elif isinstance(value, (int, np.integer)):
+                out[name] = int(value)
+            else:
+                out[name] = float(value)
+        return out
+
+
+def binary_change_accuracy(gt, pred, ignore=255, mask=None):
+    """OA, kappa, F1, precision, recall, false and missed alarms of a change
+    map, every change type collapsed to "changed".
+
+    Parameters
+    ----------
+    gt : array_like of int, shape (M, N)
+        Ground truth: 0 unchanged, > 0 changed (any class), ``ignore``
+        unlabelled.
+    pred : array_like of int or bool, shape (M, N)
+        Change map or change-analysis map: 0 unchanged, > 0 changed,
+        negative = masked by the analysis (counted wrong).
+    ignore : int or None, default 255
+        Ground-truth value of unlabelled pixels.
+    mask : ndarray of bool, shape (M, N), optional
+        Evaluate only where True (combined with ``ignore``).
+
+    Returns
+    -------
+    BinaryChangeScore
+        See its attributes; ``.as_dict()`` for JSON.
+
+    Raises
+    ------
+    InputError
+        On shape mismatch, non-integer labels or no labelled pixel.
+
+    Notes
+    -----
+    With TP, TN, FP (false alarms) and FN (missed alarms) counted over
+    labelled pixels: OA = (TP + TN) / n; precision = TP / (TP + FP);
+    recall = TP / (TP + FN); F1 = 2 TP / (2 TP + FP + FN); kappa as in
+    :func:`cohen_kappa` of ``[[TN, FP], [FN, TP]]``. A labelled pixel masked
+    in the prediction is counted as the opposite of its truth.
+
+    Examples
+    --------
+    >>> s = binary_change_accuracy([0, 0, 1, 2], [0, 3, 1, 0])
+    >>> s.oa, s.false_alarms, s.missed_alarms, s.f1
+    (0.5, 1, 1, 0.5)
+    """
+    t, p = _labelled(gt, pred, ignore, mask)
+    return _binary_change_accuracy(t > 0, p)
+
+
+def _binary_change_accuracy(changed, p):
+    """Scores on clean flat arrays: truth ``changed`` (n,) bool, prediction ``p`` (n,)."""
+    unpredicted = p < 0
+    said_changed = np.where(unpredicted, ~changed, p > 0)  # masked -> wrong
+    tp = int(np.count_nonzero(changed & said_changed))
+    fn = int(np.count_nonzero(changed & ~said_changed))
+    fp = int(np.count_nonzero(~changed & said_changed))
+    tn = int(np.count_nonzero(~changed & ~said_changed))
+    cm = np.array([[tn, fp], [fn, tp]], dtype=np.int64)
+
+    def ratio(a, b):
+        return float(a / b) if b else 0.0
+
+    return BinaryChangeScore(
+        oa=_overall_accuracy(cm), kappa=_cohen_kappa(cm),
+        f1=ratio(2 * tp, 2 * tp + fp + fn), precision=ratio(tp, tp + fp),
+        recall=ratio(tp, tp + fn), false_alarms=fp, missed_alarms=fn,
+        false_alarm_rate=ratio(fp, fp + tn), missed_alarm_rate=ratio(fn, fn + tp),
+        tp=tp, tn=tn, n_pixels=int(changed.size),
+        n_unpredicted=int(np.count_nonzero(unpredicted)), confusion=cm)

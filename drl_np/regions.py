@@ -1,0 +1,338 @@
+"""Regions and samples from a bi-temporal pair (spec ``drlnet.md`` §1).
+
+Two co-registered dates are scaled jointly to [0, 1]; SLIC segments each
+date; the overlay of the two segmentations, split into connected parts, gives
+the regions; each region is represented by the ``w`` x ``w`` window of both
+dates at its centre. :class:`Regions` holds the label map and the samples and
+paints one value per region back to pixels.
+"""
+import numbers
+
+import numpy as np
+from skimage.segmentation import slic
+
+from ._validation import InputError, check_pair, check_positive_int
+from ._regions_geometry import _centres, _overlay, _pixel_labels, _windows
+
+__all__ = ["Regions", "scale_pair", "build_regions"]
+
+#: Default SLIC segment size in pixels when ``n_segments`` is None:
+#: one segment per 150 valid pixels (437 segments on a 256 x 256 scene).
+PIXELS_PER_SEGMENT = 150
+#: Default SLIC compactness for images scaled to [0, 1].
+COMPACTNESS = 0.1
+
+
+# -- scaling --------------------------------------------------------------------
+def scale_pair(t1, t2, mask=None, nodata=None):
+    """Scale both dates per band to [0, 1] with one min and max for both.
+
+    Parameters
+    ----------
+    t1, t2 : array_like, shape (M, N) or (M, N, B)
+        The two dates, bands last.
+    mask : array_like of bool, shape (M, N), optional
+        True where a pixel may be used. Default: every pixel.
+    nodata : float, optional
+        A pixel equal to ``nodata`` in any band of either date is invalid.
+
+    Returns
+    -------
+    t1s, t2s : ndarray of float64, shape (M, N, B)
+        Scaled dates; 0 at invalid pixels.
+    valid : ndarray of bool, shape (M, N)
+        Finite in every band of both dates, not ``nodata`` and in ``mask``.
+
+    Raises
+    ------
+    InputError
+        If the dates do not match, ``mask`` has the wrong shape, or no valid
+        pixel remains.
+
+    Notes
+    -----
+    For band b, with lo_b and hi_b the minimum and maximum of band b over the
+    valid pixels of both dates,
+
+    .. math:: t_s = (t - lo_b) / (hi_b - lo_b),
+
+    and a constant band (hi_b = lo_b) scales to 0. One lo_b and hi_b serve
+    both dates so that their values stay comparable.
+
+    Examples
+    --------
+    >>> t1 = np.array([[0.0, 5.0]]); t2 = np.array([[10.0, np.nan]])
+    >>> t1s, t2s, valid = scale_pair(t1, t2)
+    >>> t1s[..., 0], t2s[..., 0], valid
+    (array([[0., 0.]]), array([[1., 0.]]), array([[ True, False]]))
+    """
+    t1, t2 = check_pair(t1, t2)
+    mask = _check_mask(mask, t1.shape[:2])
+    nodata = _check_nodata(nodata)
+    valid = _valid_pixels(t1, t2, mask, nodata)
+    if not valid.any():
+        raise InputError(
+            "no valid pixel: every pixel is non-finite, equal to nodata or "
+            "outside mask in some band of t1 or t2; check nodata and mask")
+    t1s, t2s = _scale_pair(t1, t2, valid)
+    return t1s, t2s, valid
+
+
+def _valid_pixels(t1, t2, mask, nodata):
+    """Validity (M, N): finite everywhere, not nodata, in mask."""
+    valid = np.isfinite(t1).all(axis=2) & np.isfinite(t2).all(axis=2)
+    if nodata is not None:
+        valid &= ~((t1 == nodata).any(axis=2) | (t2 == nodata).any(axis=2))
+    if mask is not None:
+        valid &= mask
+    return valid
+
+
+def _scale_pair(t1, t2, valid):
+    """Joint per-band min-max scaling over ``valid`` pixels; 0 elsewhere."""
+    v1, v2 = t1[valid], t2[valid]                      # (p, B) each
+    lo = np.minimum(v1.min(axis=0), v2.min(axis=0))    # (B,)
+    hi = np.maximum(v1.max(axis=0), v2.max(axis=0))    # (B,)
+    span = hi - lo
+    inv = np.divide(1.0, span, out=np.zeros_like(span), where=span > 0)
+    out = []
+    for t in (t1, t2):
+        s = (t - lo) * inv                             # (M, N, B)
+        s[~valid] = 0.0
+        out.append(s)
+    return out[0], out[1]
+
+
+# -- regions --------------------------------------------------------------------
+class Regions:
+    """Regions of a bi-temporal pair and their samples.
+
+    Built by :func:`build_regions`; the constructor only stores its arguments.
+
+    Attributes
+    ----------
+    labels : ndarray of int64, shape (M, N)
+        Region of each pixel, 0..n-1 in raster order of each region's first
+        pixel; -1 at invalid pixels.
+    n_regions : int
+        Number of regions n (also ``len(regions)``).
+    sizes : ndarray of int64, shape (n,)
+        Pixels per region.
+    centres : ndarray of int64, shape (n, 2)
+        (row, col) of each region's centre: its member pixel nearest to its
+        centroid, ties to the first in raster order.
+    x1, x2 : ndarray of float64, shape (n, w*w*B)
+        Window of each date at each centre, element ``(dy*w + dx)*B + b`` =
+        band b at (row + dy - w//2, col + dx - w//2), symmetric padding.
+    window : int
+        Window side w.
+    valid : ndarray of bool, shape (M, N)
+        Valid pixels (see :func:`scale_pair`).
+    t1s, t2s : ndarray of float64, shape (M, N, B)
+        Scaled dates (0 at invalid pixels).
+    unit : str
+        "superpixel" or "pixel".
+    """
+
+    def __init__(self, labels, sizes, centres, x1, x2, window, valid,
+                 t1s, t2s, unit):
+        self.labels = labels
+        self.n_regions = int(sizes.shape[0])
+        self.sizes = sizes
+        self.centres = centres
+        self.x1 = x1
+        self.x2 = x2
+        self.window = window
+        self.valid = valid
+        self.t1s = t1s
+        self.t2s = t2s
+        self.unit = unit
+
+    def __len__(self):
+        return self.n_regions
+
+    def __repr__(self):
+        m, n = self.labels.shape
+        return (f"Regions(n_regions={self.n_regions}, shape=({m}, {n}), "
+                f"window={self.window}, unit={self.unit!r})")
+
+    def paint(self, values, fill=None):
+        """Paint one value per region onto the pixels.
+
+        Parameters
+        ----------
+        values : array_like, shape (n,) or (n, k)
+            One value (or row of k values) per region.
+        fill : scalar, optional
+            Value at invalid pixels. Default -1 for integer or bool values,
+            NaN otherwise.
+
+        Returns
+        -------
+        ndarray, shape (M, N) or (M, N, k)
+            ``out[p] = values[labels[p]]`` at valid pixels, ``fill`` elsewhere;
+            dtype the promotion of the values' dtype and ``fill``'s.
+
+        Raises
+        ------
+        InputError
+            If ``values`` does not hold one entry per region.
+
+        Examples
+        --------
+        >>> r = build_regions(np.eye(2), np.eye(2), unit="pixel", window=1)
+        >>> r.paint(np.arange(len(r)))
+        array([[0, 1],
+               [2, 3]])
+        """
+        values = np.asarray(values)
+        if values.ndim not in (1, 2) or values.shape[0] != self.n_regions:
+            raise InputError(
+                f"values has shape {values.shape}; expected ({self.n_regions},) "
+                f"or ({self.n_regions}, k), one entry per region")
+        if fill is None:
+            fill = -1 if values.dtype.kind in "biu" else np.nan
+        dtype = _paint_dtype(values.dtype, fill)
+        out = np.full(self.labels.shape + values.shape[1:], fill, dtype=dtype)
+        out[self.valid] = values[self.labels[self.valid]]
+        return out
+
+
+def build_regions(t1, t2, mask=None, nodata=None, unit="superpixel", window=3,
+                  n_segments=None, compactness=COMPACTNESS, random_state=None):
+    """Regions of a bi-temporal pair and their ``w`` x ``w`` window samples.
+
+    Parameters
+    ----------
+    t1, t2 : array_like, shape (M, N) or (M, N, B)
+        The two co-registered dates, bands last.
+    mask : array_like of bool, shape (M, N), optional
+        True where a pixel may be used.
+    nodata : float, optional
+        Pixel value marking missing data (in any band of either date).
+    unit : {"superpixel", "pixel"}, default "superpixel"
+        "superpixel": SLIC on each date, overlay, connected components.
+        "pixel": every valid pixel is its own region.
+    window : int, default 3
+        Odd window side w (the paper's w = 3).
+    n_segments : int, optional
+        SLIC segments per date. Default: one per 150 valid pixels
+        (``PIXELS_PER_SEGMENT``), at least 1.
+    compactness : float, default 0.1
+        SLIC compactness: a colour difference of ``compactness`` (the images
+        are in [0, 1]) weighs as much as one segment spacing. Larger gives
+        squarer, smaller gives more boundary-following segments.
+    random_state : None, int or OctaveRandom, optional
+        Accepted for a uniform signature; nothing is drawn (SLIC is
+        deterministic).
+
+    Returns
+    -------
+    Regions
+
+    Raises
+    ------
+    InputError
+        On mismatched dates, a wrong ``mask`` shape, no valid pixel, an even
+        or non-positive ``window``, an unknown ``unit`` or bad SLIC settings.
+
+    Notes
+    -----
+    Each date is segmented by ``skimage.segmentation.slic`` with
+    ``channel_axis=-1``, ``convert2lab=False``, ``start_label=0``,
+    ``enforce_connectivity=True`` and ``mask=valid`` (maskSLIC; skipped when
+    every pixel is valid, since maskSLIC's k-means seeding is slow on large
+    images and the result is then the same segmentation problem). A pixel's
+    region is its pair (label at t1, label at t2), split into 4-connected
+    components. The centre of a region is its member pixel nearest to its
+    centroid. Windows read the scaled images with symmetric padding at the
+    image border; a window may cover invalid pixels, which read as 0, but an
+    invalid pixel is never a centre and belongs to no region.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> t1 = rng.random((32, 32, 4)); t2 = rng.random((32, 32, 4))
+    >>> r = build_regions(t1, t2, n_segments=16)
+    >>> r.x1.shape[1]
+    36
+    """
+    t1s, t2s, valid = scale_pair(t1, t2, mask=mask, nodata=nodata)
+    window = check_positive_int(window, "window")
+    if window % 2 == 0:
+        raise InputError(f"window must be odd, got {window}; use e.g. 3 "
+                         "(the paper's w) so the window has a centre pixel")
+    if unit not in ("superpixel", "pixel"):
+        raise InputError(f"unit must be 'superpixel' or 'pixel', got {unit!r}")
+    if n_segments is None:
+        n_segments = max(1, int(round(valid.sum() / PIXELS_PER_SEGMENT)))
+    n_segments = check_positive_int(n_segments, "n_segments")
+    if (isinstance(compactness, bool) or not isinstance(compactness, numbers.Real)
+            or not compactness > 0 or not np.isfinite(compactness)):
+        raise InputError(f"compactness must be a positive number, got "
+                         f"{compactness!r}; try 0.1 for images in [0, 1]")
+    if unit == "pixel":
+        labels = _pixel_labels(valid)
+    else:
+        labels1, labels2 = _segment_pair(t1s, t2s, valid, n_segments,
+                                         float(compactness))
+        labels = _overlay(labels1, labels2)
+    return _regions_from_labels(labels, t1s, t2s, valid, window, unit)
+
+
+def _segment_pair(t1s, t2s, valid, n_segments, compactness):
+    """SLIC labels (M, N) of each date, int64, -1 at invalid pixels."""
+    mask = None if valid.all() else valid
+    out = []
+    for image in (t1s, t2s):
+        lab = slic(image, n_segments=n_segments, compactness=compactness,
+                   channel_axis=-1, convert2lab=False, start_label=0,
+                   enforce_connectivity=True, mask=mask)
+        lab = lab.astype(np.int64, copy=False)
+        lab[~valid] = -1
+        out.append(lab)
+    return out[0], out[1]
+
+
+def _regions_from_labels(labels, t1s, t2s, valid, window, unit):
+    """Sizes, centres and windows of the regions in ``labels`` (M, N)."""
+    n = int(labels.max()) + 1 if (labels >= 0).any() else 0
+    sizes, centres = _centres(labels, n)
+    x1 = _windows(t1s, centres, window)                # (n, w*w*B)
+    x2 = _windows(t2s, centres, window)                # (n, w*w*B)
+    return Regions(labels, sizes, centres, x1, x2, window, valid, t1s, t2s,
+                   unit)
+
+
+def _paint_dtype(dtype, fill):
+    """dtype holding both ``dtype`` values and the scalar ``fill``."""
+    if isinstance(fill, (bool, np.bool_)) or isinstance(fill, numbers.Integral):
+        return np.promote_types(dtype, np.min_scalar_type(fill))
+    if dtype.kind in "fc" and isinstance(fill, numbers.Real):
+        return dtype                                   # keep float32 float32
+    return np.promote_types(dtype, np.asarray(fill).dtype)
+
+
+def _check_mask(mask, shape):
+    if mask is None:
+        return None
+    arr = np.asarray(mask)
+    if arr.shape != tuple(shape):
+        raise InputError(
+            f"mask has shape {arr.shape}; expected {tuple(shape)}, the "
+            "images' (M, N), with True where a pixel may be used")
+    if arr.dtype != bool:
+        if not np.issubdtype(arr.dtype, np.number) or not np.isin(arr, (0, 1)).all():
+            raise InputError(
+                f"mask has dtype {arr.dtype} with values other than 0/1; "
+                "pass a boolean array (True = usable pixel)")
+        arr = arr.astype(bool)
+    return arr
+
+
+def _check_nodata(nodata):
+    if nodata is None:
+        return None
+    if isinstance(nodata, bool) or not isinstance(nodata, numbers.Real):
+        raise InputError(f"nodata must be a number or None, got {nodata!r}")
+    return float(nodata)

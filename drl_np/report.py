@@ -1,0 +1,208 @@
+"""The content of ``report.json`` and ``areas.csv``: what changed, into what,
+over how much area, and how the run was made.
+
+:func:`change_types` measures each change type of a map (pixel count, area,
+mean change vector); :func:`build_report` assembles the whole JSON-ready
+report; :func:`areas_csv` renders the change-type rows as CSV text.
+"""
+import csv
+import io as _io
+import math
+import platform
+import sys
+
+import numpy as np
+
+__all__ = ["change_types", "build_report", "areas_csv", "package_versions",
+           "peak_memory_mib", "to_jsonable", "AREA_COLUMNS"]
+
+_PACKAGES = (("drl_np", "drl_np"), ("numpy", "numpy"), ("scipy", "scipy"),
+             ("skimage", "skimage"), ("sklearn", "sklearn"), ("numba", "numba"),
+             ("imageio", "imageio"), ("tifffile", "tifffile"))
+
+
+def package_versions():
+    """Versions of drl_np and its dependencies (``None`` if not importable)."""
+    out = {"python": platform.python_version()}
+    for key, module in _PACKAGES:
+        try:
+            mod = __import__(module)
+            out[key] = getattr(mod, "__version__", None)
+        except Exception:  # a missing optional package is reported, not fatal
+            out[key] = None
+    return out
+
+
+def peak_memory_mib():
+    """Peak resident memory of this process in MiB (None where unsupported)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports KiB, macOS bytes
+    return float(rss) / (1024.0 * 1024.0 if sys.platform == "darwin" else 1024.0)
+
+
+def to_jsonable(obj):
+    """Turn NumPy scalars/arrays, tuples and non-finite floats into plain JSON
+    values (NaN and ±inf become ``None``)."""
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        v = float(obj)
+        return v if math.isfinite(v) else None
+    if obj is None or isinstance(obj, str):
+        return obj
+    return str(obj)
+
+
+def change_types(cda_map, t1, t2, pixel_area_m2=None, band_labels=None):
+    """Per change type: pixel count, share, area and mean change vector.
+
+    Parameters
+    ----------
+    cda_map : ndarray of int, shape (M, N)
+        0 unchanged, 1..K change types, negative masked.
+    t1, t2 : ndarray of float, shape (M, N, B)
+        The two dates in input units (after band selection).
+    pixel_area_m2 : float, optional
+        Area of one pixel in m²; areas are ``None`` without it.
+    band_labels : sequence of str, optional
+        Names of the B bands for the change-vector keys (``band1``... by
+        default).
+
+    Returns
+    -------
+    list of dict
+        One dict per type k = 1..max(cda_map) with keys ``type``, ``pixels``,
+        ``fraction`` (of valid pixels), ``area_m2`` and ``mean_change``
+        ({band: mean of t2 − t1 over the type's pixels}, ``None`` for a type
+        with no pixel).
+    """
+    lab = np.asarray(cda_map).astype(np.int64)
+    diff = np.asarray(t2, np.float64) - np.asarray(t1, np.float64)   # (M, N, B)
+    if diff.ndim == 2:
+        diff = diff[:, :, None]
+    n_bands = diff.shape[2]
+    if band_labels is None:
+        band_labels = [f"band{i + 1}" for i in range(n_bands)]
+    k_max = int(lab.max()) if lab.size else 0
+    n_valid = int(np.count_nonzero(lab >= 0))
+    flat = np.where(lab > 0, lab, 0).ravel()                          # (M*N,)
+    counts = np.bincount(flat, minlength=k_max + 1)                   # (K+1,)
+    d = diff.reshape(-1, n_bands)                                     # (M*N, B)
+    sums = np.stack([np.bincount(flat, weights=np.nan_to_num(d[:, b]),
+                                 minlength=k_max + 1) for b in range(n_bands)],
+                    axis=1)                                           # (K+1, B)
+    rows = []
+    for k in range(1, k_max + 1):
+        c = int(counts[k])
+        mean = (sums[k] / c).tolist() if c else [None] * n_bands
+        rows.append({
+            "type": k,
+            "pixels": c,
+            "fraction": c / n_valid if n_valid else None,
+            "area_m2": c * pixel_area_m2 if pixel_area_m2 is not None else None,
+            "mean_change": dict(zip(band_labels, mean)),
+        })
+    return rows
+
+
+AREA_COLUMNS = ("type", "pixels", "fraction", "area_m2", "area_ha")
+
+
+def areas_csv(rows):
+    """CSV text of :func:`change_types` rows: one row per change type with
+    ``type, pixels, fraction, area_m2, area_ha`` and ``mean_change_<band>``
+    columns (empty cells where unknown)."""
+    bands = list(rows[0]["mean_change"]) if rows else []
+    buf = _io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(list(AREA_COLUMNS) + [f"mean_change_{b}" for b in bands])
+
+    def cell(v, fmt="{:.6g}"):
+        return "" if v is None else (fmt.format(v) if isinstance(v, float) else v)
+
+    for r in rows:
+        area = r["area_m2"]
+        w.writerow([r["type"], r["pixels"], cell(r["fraction"]), cell(area),
+                    cell(area / 1e4 if area is not None else None)]
+                   + [cell(r["mean_change"][b]) for b in bands])
+    return buf.getvalue()
+
+
+def build_report(result, *, t1, t2, inputs, pixel_area=(None, "unknown"),
+                 metrics=None, timings=None, outputs=None, band_labels=None):
+    """Assemble ``report.json``.
+
+    Parameters
+    ----------
+    result : AnalysisResult
+    t1, t2 : ndarray, shape (M, N, B)
+        The analysed dates (input units, bands selected).
+    inputs : dict
+        Paths, bands, nodata and other facts about the inputs.
+    pixel_area : (float or None, str)
+        Pixel area and its unit (from :func:`drl_np.io.pixel_area` or
+        ``--pixel-size``).
+    metrics : dict, optional
+        ``{"binary": {...}, "multiclass": {...}}`` when ground truth is given.
+    timings : dict, optional
+        Extra stage timings (reading, writing) merged with ``result.timings``.
+    outputs : list of str, optional
+        Names of the written files.
+
+    Returns
+    -------
+    dict
+        JSON-ready (plain Python types, NaN as ``None``).
+    """
+    area, unit = pixel_area
+    cda = np.asarray(result.cda_map)
+    rows = change_types(cda, t1, t2, area, band_labels)
+    n_masked = int(np.count_nonzero(cda < 0))
+    n_unchanged = int(np.count_nonzero(cda == 0))
+    n_changed = int(np.count_nonzero(cda > 0))
+    n_regions = None
+    if result.regions is not None:
+        n_regions = getattr(result.regions, "n_regions", None)
+        if n_regions is None and hasattr(result.regions, "__len__"):
+            n_regions = len(result.regions)
+    report = {
+        "drl_np_report": 1,
+        "method": result.method,
+        "inputs": inputs,
+        "params": dict(result.params),
+        "seed": result.params.get("random_state", result.params.get("seed")),
+        "versions": package_versions(),
+        "shape": list(cda.shape),
+        "thresholds": dict(result.thresholds),
+        "regions": n_regions,
+        "n_change_types": int(result.n_change_types),
+        "schedule_maps": sorted(int(k) for k in result.maps),
+        "pixel_area": {"value": area, "unit": unit},
+        "totals": {
+            "valid_pixels": n_unchanged + n_changed,
+            "masked_pixels": n_masked,
+            "unchanged_pixels": n_unchanged,
+            "changed_pixels": n_changed,
+            "changed_area_m2": n_changed * area if area is not None else None,
+        },
+        "change_types": rows,
+        "timings": {**dict(result.timings), **(timings or {})},
+        "peak_memory_mib": peak_memory_mib(),
+    }
+    if metrics is not None:
+        report["metrics"] = metrics
+    if outputs is not None:
+        report["outputs"] = list(outputs)
+    return to_jsonable(report)
