@@ -13,7 +13,7 @@ import colorsys
 import numpy as np
 
 __all__ = ["UNCHANGED_RGB", "MASKED_RGB", "palette", "label_rgb", "ramp_rgb",
-           "composite_rgb", "rgb_band_indices", "summary_panel"]
+           "composite_rgb", "rgb_band_indices", "label_tile", "summary_panel"]
 
 UNCHANGED_RGB = (20, 20, 20)
 MASKED_RGB = (128, 128, 128)
@@ -154,6 +154,38 @@ def composite_rgb(images, valid=None, bands=None, band_names=None, low=2.0, high
     return out
 
 
+# A 3x5 pixel font for tile labels ("T1", "K=25", "CI", "GT"); rows top-down.
+_FONT = {
+    "0": "111101101101111", "1": "010110010010111", "2": "111001111100111",
+    "3": "111001111001111", "4": "101101111001001", "5": "111100111001111",
+    "6": "111100111101111", "7": "111001001001001", "8": "111101111101111",
+    "9": "111101111001111", "K": "101101110101101", "=": "000111000111000",
+    "C": "111100100100111", "I": "111010010010111", "G": "111100101101111",
+    "T": "111010010010010", " ": "000000000000000",
+}
+
+
+def label_tile(tile, text, scale=3):
+    """Stamp ``text`` (characters of the built-in 3x5 font: digits, K, =, C,
+    I, G, T, space) in white on a black box at the tile's top-left corner.
+
+    Returns a new (M, N, 3) uint8 array; characters outside the font are skipped.
+    """
+    glyphs = [np.array(list(_FONT[c]), dtype=int).reshape(5, 3) for c in text.upper()
+              if c in _FONT]
+    out = np.array(tile, dtype=np.uint8, copy=True)
+    if not glyphs:
+        return out
+    row = np.hstack([np.pad(g, ((0, 0), (0, 1))) for g in glyphs])[:, :-1]   # (5, 4n-1)
+    bitmap = np.pad(row, 1).repeat(scale, 0).repeat(scale, 1).astype(bool)   # (7s, (4n+1)s)
+    h = min(bitmap.shape[0], out.shape[0])
+    w = min(bitmap.shape[1], out.shape[1])
+    box = out[:h, :w]
+    box[:] = 0
+    box[bitmap[:h, :w]] = 255
+    return out
+
+
 def _fit(tile, size):
     """Nearest-neighbour resize of an (h, w, 3) tile to at most ``size`` pixels
     on its longer side (only shrinks)."""
@@ -166,7 +198,7 @@ def _fit(tile, size):
     return tile[rows][:, cols]
 
 
-def summary_panel(tiles, columns=4, tile_size=384, gap=6):
+def summary_panel(tiles, columns=4, tile_size=384, gap=6, labels=None):
     """Arrange RGB tiles in a grid on a white background.
 
     Parameters
@@ -178,12 +210,16 @@ def summary_panel(tiles, columns=4, tile_size=384, gap=6):
         Longer side of each tile in the panel (tiles are only shrunk).
     gap : int, default 6
         White pixels between tiles and around the panel.
+    labels : sequence of str, optional
+        A short label per tile, stamped with :func:`label_tile`.
 
     Returns
     -------
     ndarray of uint8, shape (H, W, 3)
     """
     tiles = [_fit(np.asarray(t, np.uint8), tile_size) for t in tiles]
+    if labels is not None:
+        tiles = [label_tile(t, text) for t, text in zip(tiles, labels)]
     columns = max(1, min(columns, len(tiles)))
     rows = -(-len(tiles) // columns)
     th = max(t.shape[0] for t in tiles)

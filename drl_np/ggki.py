@@ -324,9 +324,11 @@ def ggki_threshold(values, bins=256, shape="kurtosis", *, form="exact", mask=Non
     (True, (10000,))
     """
     if shape not in _SHAPES:
-        raise InputError(f"shape must be one of {_SHAPES}, got {shape!r}")
+        raise InputError(f"shape must be one of {_SHAPES}, got {shape!r}; "
+                         "use 'kurtosis' (the default) unless comparing estimators")
     if form not in _FORMS:
-        raise InputError(f"form must be one of {_FORMS}, got {form!r}")
+        raise InputError(f"form must be one of {_FORMS}, got {form!r}; "
+                         "use 'exact' (the default)")
     arr, keep = _check_values(values, mask)
     bins, range, upper_quantile = _check_options(bins, range, upper_quantile)
     counts, edges, used = _histogram(arr, keep, bins, range, upper_quantile)
@@ -438,7 +440,8 @@ def threshold_values(values, method="ggki", **kw):
         return ki_threshold(values, **kw).threshold
     if method == "otsu":
         return _otsu(values, **kw)
-    raise InputError(f"method must be one of {_METHODS}, got {method!r}")
+    raise InputError(f"method must be one of {_METHODS}, got {method!r}; "
+                     "pick one of those rule names")
 
 
 def _otsu(values, bins=256, mask=None, **extra):

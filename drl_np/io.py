@@ -319,29 +319,17 @@ def read_pair(path, *, bands=None, nodata=None):
     name : str
         The pair's name (file name without extension).
     """
+    from .datasets import load_pair
+
     path = _check_readable(path, "pair")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except Exception as exc:
-        raise InputError(
-            f"cannot read pair file '{path}' as .npz: {_one_line(exc)}; "
-            "expected a NumPy .npz archive with arrays t1 and t2") from None
-    missing = [k for k in ("t1", "t2") if k not in arrays]
-    if missing:
-        raise InputError(
-            f"pair file '{path}' has no array {missing[0]!r} (it has "
-            f"{sorted(arrays)}); expected arrays t1 and t2")
-    names = arrays.get("bands")
-    names = [str(b) for b in names] if names is not None and names.ndim == 1 else None
-    r1 = _make_raster(arrays["t1"], path, "t1", bands, nodata, {}, names)
-    r2 = _make_raster(arrays["t2"], path, "t2", bands, nodata, {}, names)
-    gt = arrays.get("gt")
-    if gt is not None:
-        gt = np.asarray(gt).astype(np.int64)
-        if "mask" in arrays and arrays["mask"].shape == gt.shape:
-            gt = np.where(arrays["mask"].astype(bool), gt, 255)
-    return r1, r2, gt, os.path.splitext(os.path.basename(path))[0]
+    pair = load_pair(path)
+    names = list(pair.bands) if pair.bands is not None else None
+    r1 = _make_raster(pair.t1, path, "t1", bands, nodata, {}, names)
+    r2 = _make_raster(pair.t2, path, "t2", bands, nodata, {}, names)
+    gt = None
+    if pair.gt is not None:
+        gt = np.where(pair.mask, pair.gt, 255).astype(np.int64)
+    return r1, r2, gt, pair.name
 
 
 # --------------------------------------------------------------------------

@@ -9,6 +9,7 @@ paints one value per region back to pixels.
 import numbers
 
 import numpy as np
+from scipy import ndimage as ndi
 from skimage.segmentation import slic
 
 from ._validation import InputError, check_pair, check_positive_int
@@ -240,11 +241,13 @@ def build_regions(t1, t2, mask=None, nodata=None, unit="superpixel", window=3,
     -----
     Each date is segmented by ``skimage.segmentation.slic`` with
     ``channel_axis=-1``, ``convert2lab=False``, ``start_label=0``,
-    ``enforce_connectivity=True`` and ``mask=valid`` (maskSLIC; skipped when
-    every pixel is valid, since maskSLIC's k-means seeding is slow on large
-    images and the result is then the same segmentation problem). A pixel's
-    region is its pair (label at t1, label at t2), split into 4-connected
-    components. The centre of a region is its member pixel nearest to its
+    ``enforce_connectivity=True``. Invalid pixels take, for SLIC only, the
+    value of their nearest valid pixel, and are then removed (label -1)
+    before the overlay; maskSLIC (``mask=valid``) is not used because its
+    k-means seeding took 208 s on a 1000 x 1000 image against 4 s for the
+    whole of this function. A pixel's region is its pair (label at t1, label
+    at t2), split into 4-connected components, so a segment cut by invalid
+    pixels becomes several regions. The centre of a region is its member pixel nearest to its
     centroid. Windows read the scaled images with symmetric padding at the
     image border; a window may cover invalid pixels, which read as 0, but an
     invalid pixel is never a centre and belongs to no region.
@@ -282,16 +285,25 @@ def build_regions(t1, t2, mask=None, nodata=None, unit="superpixel", window=3,
 
 def _segment_pair(t1s, t2s, valid, n_segments, compactness):
     """SLIC labels (M, N) of each date, int64, -1 at invalid pixels."""
-    mask = None if valid.all() else valid
+    if not valid.all():
+        t1s, t2s = _fill_invalid(t1s, valid), _fill_invalid(t2s, valid)
     out = []
     for image in (t1s, t2s):
         lab = slic(image, n_segments=n_segments, compactness=compactness,
                    channel_axis=-1, convert2lab=False, start_label=0,
-                   enforce_connectivity=True, mask=mask)
+                   enforce_connectivity=True)
         lab = lab.astype(np.int64, copy=False)
         lab[~valid] = -1
         out.append(lab)
     return out[0], out[1]
+
+
+def _fill_invalid(image, valid):
+    """Copy of ``image`` (M, N, B) with each invalid pixel set to the value of
+    its nearest valid pixel (Euclidean), so SLIC sees no artificial edges."""
+    idx = ndi.distance_transform_edt(~valid, return_distances=False,
+                                     return_indices=True)   # (2, M, N)
+    return image[idx[0], idx[1]]                       # (M, N, B)
 
 
 def _regions_from_labels(labels, t1s, t2s, valid, window, unit):

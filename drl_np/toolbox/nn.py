@@ -227,7 +227,7 @@ def nnapplygrads(nn):
     return nn
 
 
-def _check_training_data(nn, train_x, train_y, batchsize, numepochs):
+def _check_training_data(nn, train_x, train_y, batchsize, numepochs, drop_last=False):
     if not (isinstance(train_x, np.ndarray) and np.issubdtype(train_x.dtype, np.floating)):
         raise InputError("train_x must be a float array (as nntrain asserts); convert it with x.astype(float)")
     if train_x.ndim != 2 or train_x.shape[1] != nn.size[0]:
@@ -236,14 +236,18 @@ def _check_training_data(nn, train_x, train_y, batchsize, numepochs):
         raise InputError(f"train_y has shape {train_y.shape}; expected ({train_x.shape[0]}, {nn.size[-1]})")
     if batchsize < 1 or numepochs < 0:
         raise InputError(f"batchsize must be >= 1 and numepochs >= 0, got {batchsize}, {numepochs}")
-    if train_x.shape[0] % batchsize != 0:
+    if drop_last and train_x.shape[0] < batchsize:
+        raise InputError(f"{train_x.shape[0]} samples are fewer than one batch of {batchsize}; "
+                         "use a smaller batch size or more samples")
+    if not drop_last and train_x.shape[0] % batchsize != 0:
         raise InputError(
             f"numbatches must be an integer: {train_x.shape[0]} samples do not divide into "
-            f"batches of {batchsize}; choose a batch size that divides the sample count")
+            f"batches of {batchsize}; choose a batch size that divides the sample count "
+            "(or drop_last=True)")
 
 
 def nntrain(nn, train_x, train_y, batchsize=100, numepochs=1, val_x=None, val_y=None,
-            engine=None, rng=None, opts=None):
+            engine=None, rng=None, opts=None, drop_last=False):
     """Train with minibatch SGD (``nntrain.m``).
 
     Parameters
@@ -264,12 +268,17 @@ def nntrain(nn, train_x, train_y, batchsize=100, numepochs=1, val_x=None, val_y=
     opts : dict, optional
         The toolbox's ``opts`` struct (``batchsize``, ``numepochs``), which
         overrides the keywords.
+    drop_last : bool, default False
+        The toolbox asserts that ``batchsize`` divides ``m``. With
+        ``drop_last`` each epoch runs ``floor(m / batchsize)`` minibatches
+        over its fresh permutation and the ``m mod batchsize`` samples left
+        at its end sit that epoch out (spec §6, **choice** ``partial_epoch``).
 
     Returns
     -------
     nn : NN
         The trained network (updated in place).
-    L : ndarray, shape (numepochs * m / batchsize,)
+    L : ndarray, shape (numepochs * floor(m / batchsize),)
         The loss of every minibatch, before its update.
 
     Notes
@@ -285,7 +294,7 @@ def nntrain(nn, train_x, train_y, batchsize=100, numepochs=1, val_x=None, val_y=
         numepochs = opts.get("numepochs", numepochs)
     train_y = np.asarray(train_y, dtype=np.float64)
     _check_config(nn)
-    _check_training_data(nn, train_x, train_y, batchsize, numepochs)
+    _check_training_data(nn, train_x, train_y, batchsize, numepochs, drop_last)
     if rng is not None:
         nn.rng = check_random_state(rng)
     elif nn.rng is None:

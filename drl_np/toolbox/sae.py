@@ -33,18 +33,19 @@ def saesetup(size, rng=None):
                    for u in range(1, len(size))])
 
 
-def saetrain(sae, x, batchsize=100, numepochs=1, engine=None, rng=None, opts=None):
+def saetrain(sae, x, batchsize=100, numepochs=1, engine=None, rng=None, opts=None, drop_last=False):
     """Train each autoencoder on the codes of the one below (``saetrain.m``).
 
     Autoencoder ``i`` is trained with :func:`nntrain` to reproduce its input;
     the input of autoencoder ``i + 1`` is the hidden activation (bias column
     removed) of autoencoder ``i`` on the whole data set. That forward pass
     works on a copy, so the trained autoencoder's running activations ``p``
-    are the ones nntrain left.
+    are the ones nntrain left. ``drop_last`` is passed to :func:`nntrain`.
     """
     for i, ae in enumerate(sae.ae):
         logger.info("Training AE %d/%d", i + 1, len(sae.ae))
-        nntrain(ae, x, x, batchsize=batchsize, numepochs=numepochs, engine=engine, rng=rng, opts=opts)
+        nntrain(ae, x, x, batchsize=batchsize, numepochs=numepochs, engine=engine, rng=rng, opts=opts,
+                 drop_last=drop_last)
         t = _evaluation_copy(ae)
         t.testing = ae.testing   # saetrain's nnff runs in training mode
         x = nnff(t, x, x).a[1][:, 1:]                              # (m, size[i+1])

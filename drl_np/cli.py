@@ -1,0 +1,514 @@
+"""The ``drl-np`` command line: ``run``, ``demo`` and ``evaluate``.
+
+Every user error (bad input, unreadable file, bad option) ends the program
+with one line ``drl-np: error: <message>`` on stderr and exit status 2,
+without a traceback and without writing anything: outputs are staged under
+temporary names in the output directory and renamed only once all of them
+are complete (:class:`drl_np.io.AtomicOutputs`). Progress goes through the
+``logging`` logger ``"drl_np"`` (``-q`` silences it, ``-v`` adds detail).
+"""
+import argparse
+import json
+import logging
+import math
+import os
+import sys
+import time
+
+import numpy as np
+
+from . import figures, io, report
+from ._validation import InputError, check_pair
+
+__all__ = ["main", "build_parser", "METHODS"]
+
+log = logging.getLogger("drl_np")
+
+METHODS = ("drlnet2", "drlnet1", "sae-km", "raw-km",
+           "cva", "pca-kmeans", "mad", "irmad", "isfa")
+_FIXED_OUTPUTS = ("cda_map.tif", "cda_map.png", "ci_map.tif", "ci_map.png",
+                  "summary.png", "report.json", "areas.csv")
+_IGNORE = 255
+
+
+class _UsageError(Exception):
+    """A command-line usage error (printed as one line, exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise _UsageError(f"{message} (see '{self.prog} --help')")
+
+
+# --------------------------------------------------------------------------
+# option parsing
+# --------------------------------------------------------------------------
+
+def _int_list(text, what):
+    try:
+        values = [int(v) for v in text.replace(" ", "").split(",") if v != ""]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{what} '{text}' is not a comma-separated list of integers, e.g. 1,2,3") from None
+    if not values:
+        raise argparse.ArgumentTypeError(f"{what} '{text}' is empty")
+    return values
+
+
+def _schedule(text):
+    values = _int_list(text, "schedule")
+    if any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(
+            f"schedule '{text}' has a cluster count below 1; use positive counts like 25,15,8,5")
+    if any(a <= b for a, b in zip(values, values[1:])):
+        raise argparse.ArgumentTypeError(
+            f"schedule '{text}' is not strictly decreasing; give cluster counts "
+            "from large to small, e.g. 25,15,8,5")
+    return tuple(values)
+
+
+def _bands(text):
+    values = _int_list(text, "bands")
+    if any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(
+            f"bands '{text}' has an index below 1; band indices start at 1")
+    return values
+
+
+def _positive_float(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not (math.isfinite(v) and v > 0):
+        raise argparse.ArgumentTypeError(f"'{text}' must be a positive number of metres")
+    return v
+
+
+def _nodata(text):
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"nodata '{text}' is not a number (use e.g. 0, -9999 or nan)") from None
+
+
+_RUN_EXAMPLES = """\
+examples:
+  drl-np run t1.tif t2.tif --out result
+  drl-np run t1.tif t2.tif --out result --gt gt.tif --bands 1,2,3,4 --nodata 0
+  drl-np run t1.tif t2.tif --out result --method raw-km --schedule 25,15,8,5
+  drl-np run --pair bern.npz --out result_bern --method cva
+  drl-np run im.mat im.mat --var im1,im2 --out result --pixel-size 30
+
+outputs in DIR: cda_map.tif/.png (0 unchanged, 1..K change types, 255 masked),
+ci_map.tif/.png (change intensity in [0, 1], NaN masked), map_K<k>.tif/.png
+(the map at every K of the schedule), summary.png, report.json, areas.csv.
+GeoTIFF georeferencing of T1 is copied to every .tif.
+"""
+
+_DEMO_EXAMPLES = """\
+examples:
+  drl-np demo                       # DRLnet2 on the synthetic scene -> ./drl_np_demo
+  drl-np demo --method raw-km --out /tmp/demo_rawkm
+"""
+
+_EVAL_EXAMPLES = """\
+examples:
+  drl-np evaluate result/cda_map.tif gt.tif
+  drl-np evaluate my_map.png gt.png --ignore 255
+
+MAP: 0 unchanged, 1..K change types, 255 masked (counted wrong where labelled).
+GT: 0 unchanged, 1..C change classes, IGNORE unlabelled.
+"""
+
+
+def build_parser():
+    """The ``drl-np`` argument parser (subcommands run, demo, evaluate)."""
+    common = _Parser(add_help=False)
+    g = common.add_argument_group("logging")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
+    g.add_argument("-v", "--verbose", action="store_true", help="more detailed progress")
+
+    analysis = _Parser(add_help=False)
+    a = analysis.add_argument_group("analysis")
+    a.add_argument("--method", choices=METHODS, default="drlnet2",
+                   help="change-analysis method (default: drlnet2)")
+    a.add_argument("--schedule", type=_schedule, metavar="K0,K1,...",
+                   help="cluster schedule, strictly decreasing, e.g. 25,15,8,5 "
+                        "(default: the method's)")
+    a.add_argument("--unit", choices=("superpixel", "pixel"), default="superpixel",
+                   help="sample unit of the DRLnet family (default: superpixel)")
+    a.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    a.add_argument("--pixel-size", type=_positive_float, metavar="S",
+                   help="pixel side in metres, for areas (default: from the GeoTIFF)")
+
+    parser = _Parser(
+        prog="drl-np",
+        description="DRLnet unsupervised change detection and change-type analysis\n"
+                    "of two co-registered images.",
+        epilog="examples:\n  drl-np demo\n  drl-np run t1.tif t2.tif --out result\n"
+               "  drl-np evaluate result/cda_map.tif gt.tif\n\n"
+               "'drl-np COMMAND --help' shows each command's options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run", parents=[analysis, common], help="analyse a pair of images",
+        description="Analyse two co-registered images T1, T2 (GeoTIFF/TIFF, PNG,\n"
+                    "BMP, JPEG, .npy, .mat) or a .npz pair, and write the maps,\n"
+                    "figures and report to DIR.",
+        epilog=_RUN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("t1", nargs="?", metavar="T1", help="image of the first date")
+    run.add_argument("t2", nargs="?", metavar="T2", help="image of the second date")
+    run.add_argument("--pair", metavar="PAIR.npz",
+                     help=".npz with arrays t1, t2 (and optional gt, mask, bands)")
+    run.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    run.add_argument("--gt", metavar="GT",
+                     help="ground truth for scoring: 0 unchanged, 1..C classes, 255 ignore")
+    run.add_argument("--bands", type=_bands, metavar="1,2,3",
+                     help="1-based bands to use, same for both dates (default: all)")
+    run.add_argument("--nodata", type=_nodata, metavar="V",
+                     help="nodata value (default: the GeoTIFF's GDAL_NODATA tag)")
+    run.add_argument("--var", metavar="NAME",
+                     help="array name in .mat files; NAME1,NAME2[,NAME3] for T1, T2, GT")
+
+    demo = sub.add_parser(
+        "demo", parents=[analysis, common],
+        help="run the whole job on the built-in synthetic scene",
+        description="Generate the built-in synthetic 256x256, 4-band scene with 4\n"
+                    "change types, analyse it, write all outputs and print the\n"
+                    "accuracy against its ground truth. DRLnet2 takes a minute or two.",
+        epilog=_DEMO_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    demo.add_argument("--out", default="drl_np_demo", metavar="DIR",
+                      help="output directory (default: drl_np_demo)")
+
+    ev = sub.add_parser(
+        "evaluate", parents=[common], help="score an existing map against ground truth",
+        description="Score a change or change-analysis map against ground truth:\n"
+                    "binary metrics always, change-type metrics (with the best\n"
+                    "type-to-class matching) when GT has more than one change class.",
+        epilog=_EVAL_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ev.add_argument("map", metavar="MAP", help="map file (e.g. cda_map.tif)")
+    ev.add_argument("gt", metavar="GT", help="ground-truth file")
+    ev.add_argument("--ignore", type=int, default=_IGNORE,
+                    help="ground-truth value of unlabelled pixels (default: 255)")
+    ev.add_argument("--json", action="store_true", help="print the scores as JSON")
+    return parser
+
+
+# --------------------------------------------------------------------------
+# the job
+# --------------------------------------------------------------------------
+
+def _score(gt, cda_map, ignore=_IGNORE):
+    """metrics dict: binary always, multiclass when gt has > 1 change class."""
+    from . import metrics
+
+    out = {"binary": metrics.binary_change_accuracy(gt, cda_map, ignore=ignore).as_dict()}
+    classes = np.unique(gt[(gt > 0) & (gt != ignore)])
+    if classes.size > 1:
+        out["multiclass"] = metrics.change_analysis_accuracy(
+            gt, cda_map, ignore=ignore).as_dict()
+    return out
+
+
+def _uint_map(labels):
+    """(M, N) int map with -1 masked -> uint8 with 255 masked (uint16/65535 if K > 254)."""
+    lab = np.asarray(labels)
+    if lab.size and lab.max() >= 255:
+        return np.where(lab < 0, 65535, lab).astype(np.uint16), 65535
+    return np.where(lab < 0, 255, lab).astype(np.uint8), 255
+
+
+def _analysis_params(args):
+    params = {}
+    if args.schedule is not None:
+        params["schedule"] = tuple(args.schedule)
+    return params
+
+
+def _analyse(t1, t2, args, valid, nodata):
+    import drl_np
+
+    if not hasattr(drl_np, "analyse"):
+        raise InputError("this drl_np installation has no drl_np.analyse; reinstall drl_np")
+    log.info("analysing %dx%d pixels, %d bands, with %s (seed %d)",
+             t1.shape[0], t1.shape[1], t1.shape[2], args.method, args.seed)
+    return drl_np.analyse(t1, t2, method=args.method, random_state=args.seed,
+                          mask=valid, nodata=nodata, unit=args.unit,
+                          **_analysis_params(args))
+
+
+def _check_inputs(r1, r2, gt, gt_path):
+    check_pair(r1.data, r2.data)
+    valid = r1.valid & r2.valid
+    if not valid.any():
+        nd = r1.nodata if r1.nodata is not None else r2.nodata
+        raise InputError(
+            f"all pixels are nodata or non-finite (nodata={nd}) in t1 or t2; "
+            "check --nodata and --bands")
+    if gt is not None and gt.shape != r1.data.shape[:2]:
+        raise InputError(
+            f"ground truth '{gt_path}' is {gt.shape[0]}x{gt.shape[1]} but the images "
+            f"are {r1.data.shape[0]}x{r1.data.shape[1]}; give the ground truth on the "
+            "images' pixel grid")
+    if gt is not None and not (gt != _IGNORE).any():
+        raise InputError(
+            f"ground truth '{gt_path}' has no labelled pixel (every value is "
+            f"{_IGNORE} = ignore); use 0 for unchanged and 1..C for change classes")
+    if (r1.georef and r2.georef) and any(
+            not np.array_equal(np.asarray(r1.georef.get(c), dtype=object),
+                               np.asarray(r2.georef.get(c), dtype=object))
+            for c in (33550, 33922, 34264)):
+        log.warning("t1 and t2 have different georeferencing; outputs use t1's")
+    return valid
+
+
+def _pixel_area(args, r1):
+    if getattr(args, "pixel_size", None) is not None:
+        return args.pixel_size ** 2, "m2"
+    return io.pixel_area(r1.georef)
+
+
+def _summary_panel(r1, r2, valid, result, gt):
+    """The paper's Fig. 2 in kind: T1, T2, the map at every K_t, CI, GT."""
+    tiles = figures.composite_rgb([r1.data, r2.data], valid=valid,
+                                  band_names=r1.band_names)
+    labels = ["T1", "T2"]
+    for k in sorted(result.maps, reverse=True):
+        tiles.append(figures.label_rgb(result.maps[k]))
+        labels.append(f"K={k}")
+    tiles.append(figures.ramp_rgb(result.ci_map))
+    labels.append("CI")
+    if gt is not None:
+        tiles.append(figures.label_rgb(gt, masked_value=_IGNORE))
+        labels.append("GT")
+    return figures.summary_panel(tiles, labels=labels)
+
+
+def _job(r1, r2, gt, out_dir, args, inputs, protected, t_read):
+    """Analyse, score and write everything atomically; return (report, paths)."""
+    valid = _check_inputs(r1, r2, gt, inputs.get("gt"))
+    out = io.AtomicOutputs(out_dir, _FIXED_OUTPUTS, protected).check()
+    nodata = r1.nodata if r1.nodata is not None else r2.nodata
+
+    t0 = time.perf_counter()
+    result = _analyse(r1.data, r2.data, args, valid, nodata)
+    t_analysis = time.perf_counter() - t0
+    metrics = _score(gt, result.cda_map) if gt is not None else None
+
+    t0 = time.perf_counter()
+    log.info("writing outputs to %s", out_dir)
+    area = _pixel_area(args, r1)
+    georef = r1.georef
+    cda_u, cda_nd = _uint_map(result.cda_map)
+    ci = np.asarray(result.ci_map, dtype=np.float32)
+    band_labels = None
+    if r1.band_names is not None and len(set(r1.band_names)) == len(r1.band_names):
+        band_labels = list(r1.band_names)
+    with out:
+        io.write_geotiff(out.stage("cda_map.tif"), cda_u, georef, cda_nd)
+        io.write_png(out.stage("cda_map.png"), figures.label_rgb(result.cda_map))
+        io.write_geotiff(out.stage("ci_map.tif"), ci, georef, float("nan"))
+        io.write_png(out.stage("ci_map.png"), figures.ramp_rgb(ci))
+        for k, m in sorted(result.maps.items(), reverse=True):
+            mu, mnd = _uint_map(m)
+            io.write_geotiff(out.stage(f"map_K{k}.tif"), mu, georef, mnd)
+            io.write_png(out.stage(f"map_K{k}.png"), figures.label_rgb(m))
+        io.write_png(out.stage("summary.png"), _summary_panel(r1, r2, valid, result, gt))
+        rep = report.build_report(
+            result, t1=r1.data, t2=r2.data, inputs=inputs, pixel_area=area,
+            metrics=metrics, band_labels=band_labels,
+            timings={"read": t_read, "analysis_total": t_analysis,
+                     "write_maps": time.perf_counter() - t0},
+            outputs=sorted(out.names))
+        with open(out.stage("areas.csv"), "w", newline="") as f:
+            f.write(report.areas_csv(rep["change_types"]))
+        with open(out.stage("report.json"), "w") as f:
+            json.dump(rep, f, indent=2, allow_nan=False)
+            f.write("\n")
+    return rep
+
+
+def _print_summary(rep, out_dir):
+    t = rep["totals"]
+    share = t["changed_pixels"] / t["valid_pixels"] if t["valid_pixels"] else 0.0
+    print(f"{rep['method']}: {rep['n_change_types']} change types, "
+          f"{t['changed_pixels']} changed pixels ({100 * share:.1f}% of "
+          f"{t['valid_pixels']} valid)")
+    for row in rep["change_types"]:
+        area = row["area_m2"]
+        area_txt = f", {area / 1e4:.2f} ha" if area is not None else ""
+        print(f"  type {row['type']}: {row['pixels']} px{area_txt}")
+    if "metrics" in rep:
+        _print_metrics(rep["metrics"])
+    print(f"outputs written to {os.path.abspath(out_dir)}: "
+          f"{', '.join(rep['outputs'])}")
+
+
+def _print_metrics(m):
+    b = m["binary"]
+    print(f"binary vs ground truth: OA {b['oa']:.4f}  kappa {b['kappa']:.4f}  "
+          f"F1 {b['f1']:.4f}  precision {b['precision']:.4f}  recall {b['recall']:.4f}")
+    if "multiclass" in m:
+        c = m["multiclass"]
+        match = ", ".join(f"{k}->{v}" for k, v in c["matching"].items())
+        print(f"change types vs ground truth: ACC {c['acc']:.4f}  kappa "
+              f"{c['kappa']:.4f}  (type->class {match})")
+
+
+def _split_var(var):
+    if var is None:
+        return [None, None, None]
+    names = [v.strip() or None for v in var.split(",")]
+    if len(names) == 1:
+        return names * 3
+    return (names + [None, None, None])[:3]
+
+
+def _cmd_run(args):
+    if args.pair is not None and (args.t1 or args.t2):
+        raise _UsageError("give either T1 T2 or --pair PAIR.npz, not both "
+                          "(see 'drl-np run --help')")
+    if args.pair is None and not (args.t1 and args.t2):
+        raise _UsageError("give two images T1 T2 or --pair PAIR.npz "
+                          "(see 'drl-np run --help')")
+    io.AtomicOutputs(args.out).check()      # fail before a long read/analysis
+    t0 = time.perf_counter()
+    v1, v2, vgt = _split_var(args.var)
+    if args.pair is not None:
+        log.info("reading pair %s", args.pair)
+        r1, r2, gt, _ = io.read_pair(args.pair, bands=args.bands, nodata=args.nodata)
+        protected = [args.pair]
+    else:
+        log.info("reading %s and %s", args.t1, args.t2)
+        r1 = io.read_image(args.t1, bands=args.bands, nodata=args.nodata, var=v1, name="t1")
+        r2 = io.read_image(args.t2, bands=args.bands, nodata=args.nodata, var=v2, name="t2")
+        gt = None
+        protected = [args.t1, args.t2]
+    if args.gt is not None:
+        gt = io.read_labels(args.gt, var=vgt, name="ground truth")
+        protected.append(args.gt)
+    inputs = {
+        "t1": args.t1, "t2": args.t2, "pair": args.pair, "gt": args.gt,
+        "bands": args.bands, "band_names": r1.band_names,
+        "file_bands": r1.n_file_bands, "nodata": r1.nodata,
+        "georeferenced": bool(r1.georef), "pixel_size_arg": args.pixel_size,
+        "unit": args.unit, "seed": args.seed,
+    }
+    rep = _job(r1, r2, gt, args.out, args, inputs, protected, time.perf_counter() - t0)
+    _print_summary(rep, args.out)
+    return 0
+
+
+def _cmd_demo(args):
+    from . import datasets
+
+    io.AtomicOutputs(args.out).check()
+    log.info("generating the synthetic scene (256x256, 4 bands, 4 change types, seed %d)",
+             args.seed)
+    t0 = time.perf_counter()
+    t1, t2, gt = datasets.synthetic_pair(shape=(256, 256), bands=4, n_change_types=4,
+                                         seed=args.seed)
+    names = list(datasets.band_names(4))
+    r1 = io.Raster(data=np.asarray(t1, np.float64), valid=np.ones(t1.shape[:2], bool),
+                   path="synthetic_pair:t1", band_names=names, n_file_bands=t1.shape[2])
+    r2 = io.Raster(data=np.asarray(t2, np.float64), valid=np.ones(t2.shape[:2], bool),
+                   path="synthetic_pair:t2", band_names=names, n_file_bands=t2.shape[2])
+    gt = np.asarray(gt).astype(np.int64)
+    inputs = {"scene": "drl_np.datasets.synthetic_pair", "shape": [256, 256],
+              "bands": 4, "n_change_types": 4, "scene_seed": args.seed,
+              "unit": args.unit, "seed": args.seed}
+    if args.method.startswith("drlnet"):
+        log.info("%s takes a minute or two; 'drl-np demo --method raw-km' is instant",
+                 args.method)
+    rep = _job(r1, r2, gt, args.out, args, inputs, [], time.perf_counter() - t0)
+    _print_summary(rep, args.out)
+    return 0
+
+
+def _cmd_evaluate(args):
+    pred = io.read_labels(args.map, name="map")
+    gt = io.read_labels(args.gt, name="ground truth")
+    if pred.shape != gt.shape:
+        raise InputError(
+            f"map '{args.map}' is {pred.shape[0]}x{pred.shape[1]} but ground truth "
+            f"'{args.gt}' is {gt.shape[0]}x{gt.shape[1]}; give both on one pixel grid")
+    masked_value = 65535 if pred.max(initial=0) > 255 else 255
+    pred = np.where(pred == masked_value, -1, pred)
+    m = _score(gt, pred, ignore=args.ignore)
+    if args.json:
+        print(json.dumps(report.to_jsonable(m), indent=2))
+    else:
+        n = m["binary"]["n_pixels"]
+        print(f"{n} labelled pixels ({m['binary']['n_unpredicted']} masked in the map)")
+        _print_metrics(m)
+    return 0
+
+
+# --------------------------------------------------------------------------
+# entry point
+# --------------------------------------------------------------------------
+
+def _setup_logging(args):
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("drl-np: %(message)s"))
+    level = logging.INFO
+    if getattr(args, "quiet", False):
+        level = logging.WARNING
+    elif getattr(args, "verbose", False):
+        level = logging.DEBUG
+    handler.setLevel(level)
+    old_level = log.level
+    log.setLevel(level)
+    log.addHandler(handler)
+    return handler, old_level
+
+
+def _error_line(exc):
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" '{exc.filename}'" if exc.filename else ""
+        return f"{exc.strerror}{where}"
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def main(argv=None):
+    """Run the ``drl-np`` command line; return the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name (``sys.argv[1:]`` by default).
+
+    Returns
+    -------
+    int
+        0 on success, 2 on a user error (one line on stderr, nothing written).
+    """
+    parser = build_parser()
+    handler = None
+    try:
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:      # --help / --version
+            return int(exc.code or 0)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        handler, old_level = _setup_logging(args)
+        command = {"run": _cmd_run, "demo": _cmd_demo, "evaluate": _cmd_evaluate}
+        return command[args.command](args)
+    except (_UsageError, InputError, OSError) as exc:
+        print(f"drl-np: error: {_error_line(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("drl-np: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        if handler is not None:
+            log.removeHandler(handler)
+            log.setLevel(old_level)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

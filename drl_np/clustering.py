@@ -1,0 +1,107 @@
+"""Change-type clustering of DRLnet: K-means initialisation, the nearest-
+centroid assignment of Eq. 8 and the online centroid update of Eq. 9.
+
+Label convention everywhere: 0 = unchanged, 1..K = change types; the
+centroid matrix ``M`` has one row per label, row 0 being the mean DR of the
+unchanged samples (spec §5).
+"""
+import numpy as np
+from sklearn.cluster import KMeans
+from threadpoolctl import threadpool_limits
+
+from ._validation import InputError
+
+__all__ = ["kmeans", "assign_nearest", "update_centroids_online", "init_centroids", "one_hot"]
+
+
+def kmeans(samples, n_clusters, rng, n_init=10, what="samples"):
+    """K-means of ``samples`` (n, f) into ``n_clusters``, seeded from ``rng``.
+
+    Returns ``(labels, centres)`` with labels 0..K-1 ordered by decreasing
+    cluster size (ties by first occurrence), so that type 1 of a map is the
+    most frequent (**choice** ``type_order``).
+
+    Raises
+    ------
+    InputError
+        When there are fewer samples than clusters.
+    """
+    samples = np.asarray(samples, dtype=np.float64)
+    n = samples.shape[0]
+    if n < n_clusters:
+        raise InputError(
+            f"only {n} {what} for {n_clusters} clusters; use more regions "
+            "(a larger n_segments or unit='pixel') or fewer clusters (a smaller schedule)")
+    model = KMeans(n_clusters=n_clusters, n_init=n_init, random_state=rng.draw_seed())
+    # one thread: the problems are small, OpenMP threads spin badly on a busy
+    # 2-core machine (40x slower seen), and the result cannot depend on the
+    # thread count
+    with threadpool_limits(limits=1):
+        raw = model.fit_predict(samples)
+    sizes = np.bincount(raw, minlength=n_clusters)
+    first = np.full(n_clusters, n, dtype=np.int64)
+    np.minimum.at(first, raw, np.arange(n))
+    order = np.lexsort((first, -sizes))            # largest cluster first
+    rank = np.empty(n_clusters, dtype=np.int64)
+    rank[order] = np.arange(n_clusters)
+    return rank[raw], model.cluster_centers_[order]
+
+
+def init_centroids(dr, changed, n_types, rng, count_init="kmeans"):
+    """Initial assignment ``s^t``, centroids ``M^t`` and counts (spec §5, §7).
+
+    Parameters
+    ----------
+    dr : ndarray (n, r)
+        Difference representations of all samples.
+    changed : ndarray of bool (n,)
+        The change flags lambda^t.
+    n_types : int
+        K_t.
+    count_init : 'kmeans' or int
+        Initial per-cluster counts of Eq. 9: the K-means cluster sizes
+        (default) or a constant such as DCN's 100.
+
+    Returns
+    -------
+    assign : ndarray of int (n,)
+        0 for unchanged samples, 1..K_t for changed ones.
+    centres : ndarray (1 + K_t, r)
+        Row 0: the mean DR of the unchanged samples (zeros if none).
+    counts : ndarray of float (1 + K_t,)
+    """
+    assign = np.zeros(dr.shape[0], dtype=np.int64)
+    labels, change_centres = kmeans(dr[changed], n_types, rng, what="changed regions")
+    assign[changed] = labels + 1
+    unchanged_centre = dr[~changed].mean(axis=0) if (~changed).any() else np.zeros(dr.shape[1])
+    centres = np.vstack([unchanged_centre, change_centres])          # (1 + K, r)
+    if count_init == "kmeans":
+        counts = np.bincount(assign, minlength=n_types + 1).astype(np.float64)
+    else:
+        counts = np.full(n_types + 1, float(count_init))
+    return assign, centres, counts
+
+
+def assign_nearest(dr, centres):
+    """Eq. 8: the change type (1..K) of the nearest change centroid, per row.
+
+    ``dr`` (m, r), ``centres`` (1 + K, r); row 0 (unchanged) is never chosen.
+    """
+    sq = ((dr[:, None, :] - centres[None, 1:, :]) ** 2).sum(axis=2)  # (m, K)
+    return np.argmin(sq, axis=1) + 1
+
+
+def update_centroids_online(centres, counts, dr, assign):
+    """Eq. 9, one sample at a time in the given order (DCN's update):
+    ``c_k += 1; m_k <- m_k - (1 / c_k) (m_k - d(x_i))``. Updates in place."""
+    for d_i, k in zip(dr, assign):
+        counts[k] += 1.0
+        centres[k] -= (1.0 / counts[k]) * (centres[k] - d_i)
+    return centres, counts
+
+
+def one_hot(labels, n_classes):
+    """(n, n_classes) float64 one-hot rows of integer labels 0..n_classes-1."""
+    out = np.zeros((labels.shape[0], n_classes))
+    out[np.arange(labels.shape[0]), labels] = 1.0
+    return out

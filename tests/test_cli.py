@@ -1,0 +1,232 @@
+"""The drl-np command line, run in-process on a small georeferenced scene with
+the real ``drl_np.analyse`` (``--method raw-km``, fast)."""
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tifffile
+
+import drl_np
+from drl_np import metrics
+from drl_np.cli import main
+from drl_np.datasets import save_pair, synthetic_pair
+
+rasterio = pytest.importorskip("rasterio")
+
+NODATA = -9999.0
+# UTM zone 50N (EPSG:32650), 8 m pixels, upper-left corner at (500000, 3800000)
+GEOKEYS = (1, 1, 0, 4, 1024, 0, 1, 1, 1025, 0, 1, 1, 3072, 0, 1, 32650, 3076, 0, 1, 9001)
+GEO_TAGS = [(33550, "d", 3, (8.0, 8.0, 0.0), True),
+            (33922, "d", 6, (0.0, 0.0, 0.0, 500000.0, 3800000.0, 0.0), True),
+            (34735, "H", len(GEOKEYS), GEOKEYS, True)]
+FAST = ["--method", "raw-km", "--schedule", "8,4", "-q"]
+
+
+def write_geotiff(path, img, nodata=None):
+    tags = list(GEO_TAGS)
+    if nodata is not None:
+        tags.append((42113, "s", 0, str(nodata), True))
+    tifffile.imwrite(path, img, photometric="minisblack", planarconfig="contig",
+                     extratags=tags, metadata=None)
+
+
+@pytest.fixture(scope="module")
+def scene():
+    t1, t2, gt = synthetic_pair(shape=(64, 64), bands=4, n_change_types=4, seed=0)
+    t1 = np.asarray(t1, np.float32).copy()
+    t1[:2, :3, 1] = NODATA                     # 6 nodata pixels (one band is enough)
+    return t1, np.asarray(t2, np.float32), np.asarray(gt, np.uint8)
+
+
+@pytest.fixture
+def files(tmp_path, scene):
+    t1, t2, gt = scene
+    paths = {k: tmp_path / f"{k}.tif" for k in ("t1", "t2", "gt")}
+    write_geotiff(paths["t1"], t1, nodata=NODATA)
+    write_geotiff(paths["t2"], t2, nodata=NODATA)
+    write_geotiff(paths["gt"], gt)
+    return {k: str(v) for k, v in paths.items()}
+
+
+def run(argv, capsys):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_analyse_is_exported():
+    assert callable(getattr(drl_np, "analyse", None))
+
+
+def test_help_subprocess_and_examples(capsys):
+    proc = subprocess.run([sys.executable, "-m", "drl_np.cli", "--help"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "drl-np run" in proc.stdout and not proc.stderr
+    for cmd in ("run", "demo", "evaluate"):
+        code, out, _ = run([cmd, "--help"], capsys)
+        assert code == 0 and "examples:" in out and f"drl-np {cmd}" in out
+
+
+def test_run_geotiff_end_to_end(tmp_path, files, scene, capsys):
+    out = tmp_path / "out"
+    code, stdout, err = run(["run", files["t1"], files["t2"], "--out", out,
+                             "--gt", files["gt"], "--seed", 3] + FAST, capsys)
+    assert code == 0, err
+    assert err == ""                                    # -q: no progress
+    names = {"cda_map.tif", "cda_map.png", "ci_map.tif", "ci_map.png", "map_K8.tif",
+             "map_K8.png", "map_K4.tif", "map_K4.png", "summary.png", "report.json",
+             "areas.csv"}
+    assert set(os.listdir(out)) == names               # no temporary left-overs
+    assert str(out) in stdout and "OA" in stdout
+
+    t1, t2, gt = scene
+    invalid = (t1 == NODATA).any(axis=2)
+    with rasterio.open(out / "cda_map.tif") as ds:      # independent reader
+        assert ds.crs.to_epsg() == 32650
+        assert ds.transform.almost_equals(rasterio.Affine(8, 0, 500000, 0, -8, 3800000))
+        assert ds.nodata == 255 and ds.dtypes[0] == "uint8"
+        cda = ds.read(1)
+    assert (cda[invalid] == 255).all() and (cda[~invalid] <= 4).all()
+    with rasterio.open(out / "ci_map.tif") as ds:
+        assert ds.crs.to_epsg() == 32650 and ds.dtypes[0] == "float32"
+        ci = ds.read(1)
+    assert np.isnan(ci[invalid]).all()
+    assert np.nanmin(ci) >= 0 and np.nanmax(ci) <= 1
+    with rasterio.open(out / "map_K4.tif") as ds:
+        np.testing.assert_array_equal(ds.read(1), cda)  # last K_t map is the final map
+
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["method"] == "raw-km" and rep["seed"] == 3
+    assert rep["inputs"]["t1"] == files["t1"] and rep["inputs"]["nodata"] == NODATA
+    assert rep["pixel_area"] == {"value": 64.0, "unit": "m2"}
+    assert rep["totals"]["masked_pixels"] == invalid.sum() == 6
+    k = int(cda[cda != 255].max())
+    assert rep["n_change_types"] == k and len(rep["change_types"]) == k
+    d = t2.astype(float) - t1.astype(float)
+    for row in rep["change_types"]:
+        sel = cda == row["type"]
+        assert row["pixels"] == sel.sum() and row["area_m2"] == 64.0 * sel.sum()
+        np.testing.assert_allclose(list(row["mean_change"].values()), d[sel].mean(0))
+    assert set(rep["metrics"]["binary"]) >= {"oa", "kappa", "f1", "precision", "recall"}
+    assert set(rep["metrics"]["multiclass"]) >= {"acc", "kappa", "matching"}
+    pred = np.where(cda == 255, -1, cda)
+    assert rep["metrics"]["binary"]["oa"] == pytest.approx(
+        metrics.binary_change_accuracy(gt, pred).oa)
+    assert set(rep["versions"]) >= {"drl_np", "numpy", "scipy", "skimage", "sklearn", "numba"}
+    assert rep["timings"] and rep["peak_memory_mib"] > 0
+
+    with open(out / "areas.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["type"]) for r in rows] == list(range(1, k + 1))
+    assert [int(r["pixels"]) for r in rows] == [r["pixels"] for r in rep["change_types"]]
+
+    # evaluate scores the written map like the run did
+    code, stdout, err = run(["evaluate", out / "cda_map.tif", files["gt"], "--json"], capsys)
+    assert code == 0, err
+    ev = json.loads(stdout)
+    assert ev["binary"]["oa"] == pytest.approx(rep["metrics"]["binary"]["oa"])
+    assert ev["multiclass"]["acc"] == pytest.approx(rep["metrics"]["multiclass"]["acc"])
+
+
+def test_run_is_reproducible_and_logs(tmp_path, files, capsys):
+    args = ["run", files["t1"], files["t2"], "--method", "raw-km", "--schedule", "8,4"]
+    code, _, err = run(args + ["--out", tmp_path / "a"], capsys)
+    assert code == 0 and "drl-np: analysing" in err      # progress on stderr by default
+    code, _, _ = run(args + ["--out", tmp_path / "b", "-q"], capsys)
+    assert code == 0
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "a" / "cda_map.tif"),
+                                  tifffile.imread(tmp_path / "b" / "cda_map.tif"))
+
+
+def test_run_pair_with_bands_and_pixel_size(tmp_path, scene, capsys):
+    t1, t2, gt = scene
+    t1 = np.where(t1 == NODATA, 0, t1)
+    save_pair(tmp_path / "p.npz", t1, t2, gt=gt, bands=["red", "green", "blue", "nir"])
+    out = tmp_path / "out"
+    code, _, err = run(["run", "--pair", tmp_path / "p.npz", "--out", out,
+                        "--bands", "4,1", "--pixel-size", 2] + FAST, capsys)
+    assert code == 0, err
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["inputs"]["bands"] == [4, 1] and rep["inputs"]["band_names"] == ["nir", "red"]
+    assert rep["pixel_area"] == {"value": 4.0, "unit": "m2"}
+    assert list(rep["change_types"][0]["mean_change"]) == ["nir", "red"]
+    assert "metrics" in rep                               # the pair's own gt
+
+
+def test_evaluate_binary_only(tmp_path, capsys):
+    gt = np.array([[0, 1, 1, 255]], np.uint8)
+    np.save(tmp_path / "gt.npy", gt)
+    np.save(tmp_path / "m.npy", np.array([[0, 2, 0, 1]], np.uint8))
+    code, out, err = run(["evaluate", tmp_path / "m.npy", tmp_path / "gt.npy", "--json"], capsys)
+    assert code == 0, err
+    ev = json.loads(out)
+    assert "multiclass" not in ev                         # gt has one change class
+    assert ev["binary"]["oa"] == pytest.approx(2 / 3) and ev["binary"]["recall"] == 0.5
+
+
+# -- bad input: exit 2, one line naming the problem, nothing written ------------
+
+def _bad(tmp_path, files, scene, case):
+    t1, t2, gt = scene
+    out = tmp_path / "out"
+    base = ["run", files["t1"], files["t2"], "--out", out] + FAST
+    if case == "missing file":
+        return ["run", tmp_path / "nope.tif", files["t2"], "--out", out] + FAST, "does not exist"
+    if case == "unreadable file":
+        (tmp_path / "junk.tif").write_bytes(b"\x00not a tiff at all")
+        return ["run", tmp_path / "junk.tif", files["t2"], "--out", out] + FAST, "cannot read t1"
+    if case == "different size":
+        write_geotiff(tmp_path / "small.tif", t2[:60, :50])
+        return ["run", files["t1"], tmp_path / "small.tif", "--out", out] + FAST, "differ in size"
+    if case == "different band count":
+        write_geotiff(tmp_path / "b3.tif", t2[:, :, :3])
+        return ["run", files["t1"], tmp_path / "b3.tif", "--out", out] + FAST, "band count"
+    if case == "band out of range":
+        return base + ["--bands", "1,7"], "band 7 is out of range"
+    if case == "all nodata":
+        write_geotiff(tmp_path / "nd.tif", np.full_like(t1, NODATA), nodata=NODATA)
+        return ["run", tmp_path / "nd.tif", files["t2"], "--out", out] + FAST, "nodata"
+    if case == "too few regions":
+        few = np.full_like(t1, NODATA)
+        few[:2, :2] = t1[10:12, 10:12]                  # 4 valid pixels, 8 clusters asked
+        write_geotiff(tmp_path / "few.tif", few, nodata=NODATA)
+        return (["run", tmp_path / "few.tif", files["t2"], "--out", out, "--unit", "pixel"]
+                + FAST, "cluster")
+    if case == "schedule not decreasing":
+        return base + ["--schedule", "4,8"], "not strictly decreasing"
+    if case == "gt of another size":
+        write_geotiff(tmp_path / "gt_small.tif", gt[:32])
+        return base + ["--gt", tmp_path / "gt_small.tif"], "ground truth"
+    if case == "out is a file":
+        (tmp_path / "out").write_text("I am a file")
+        return base, "is a file"
+    if case == "output is an input":
+        os.mkdir(out)
+        write_geotiff(out / "cda_map.tif", t1, nodata=NODATA)
+        return (["run", out / "cda_map.tif", files["t2"], "--out", out] + FAST,
+                "also an input")
+    raise AssertionError(case)
+
+
+BAD_CASES = ["missing file", "unreadable file", "different size", "different band count",
+             "band out of range", "all nodata", "too few regions",
+             "schedule not decreasing", "gt of another size", "out is a file",
+             "output is an input"]
+
+
+@pytest.mark.parametrize("case", BAD_CASES)
+def test_bad_input(tmp_path, files, scene, capsys, case):
+    argv, expected = _bad(tmp_path, files, scene, case)
+    before = {p: os.path.getmtime(p) for p in map(str, tmp_path.rglob("*"))}
+    code, out, err = run(argv, capsys)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("drl-np: error: "), err
+    assert expected in lines[0], lines[0]
+    assert "Traceback" not in err and out == ""
+    after = {p: os.path.getmtime(p) for p in map(str, tmp_path.rglob("*"))}
+    assert after == before                                # nothing written or changed
