@@ -227,7 +227,7 @@ def _analysis_params(args):
     return params
 
 
-def _analyse(t1, t2, args, valid, nodata):
+def _analyse(t1, t2, args, valid):
     import drl_np
 
     if not hasattr(drl_np, "analyse"):
@@ -235,7 +235,8 @@ def _analyse(t1, t2, args, valid, nodata):
     log.info("analysing %dx%d pixels, %d bands, with %s (seed %d)",
              t1.shape[0], t1.shape[1], t1.shape[2], args.method, args.seed)
     return drl_np.analyse(t1, t2, method=args.method, random_state=args.seed,
-                          mask=valid, nodata=nodata, unit=args.unit,
+                          mask=valid, nodata=getattr(args, "nodata", None),
+                          unit=args.unit,
                           **_analysis_params(args))
 
 
@@ -290,10 +291,11 @@ def _job(r1, r2, gt, out_dir, args, inputs, protected, t_read):
     """Analyse, score and write everything atomically; return (report, paths)."""
     valid = _check_inputs(r1, r2, gt, inputs.get("gt"))
     out = io.AtomicOutputs(out_dir, _FIXED_OUTPUTS, protected).check()
-    nodata = r1.nodata if r1.nodata is not None else r2.nodata
 
     t0 = time.perf_counter()
-    result = _analyse(r1.data, r2.data, args, valid, nodata)
+    # the mask carries each file's nodata tag and non-finite pixels;
+    # --nodata (if given) also goes to analyse, where it applies to both dates
+    result = _analyse(r1.data, r2.data, args, valid)
     t_analysis = time.perf_counter() - t0
     metrics = _score(gt, result.cda_map) if gt is not None else None
 

@@ -20,8 +20,12 @@ __all__ = ["Regions", "scale_pair", "build_regions"]
 #: Default SLIC segment size in pixels when ``n_segments`` is None:
 #: one segment per 150 valid pixels (437 segments on a 256 x 256 scene).
 PIXELS_PER_SEGMENT = 150
-#: Default SLIC compactness for images scaled to [0, 1].
-COMPACTNESS = 0.1
+#: Default SLIC compactness for images scaled to [0, 1]. On the 256 x 256
+#: ``synthetic_pair`` (437 segments per date) 0.3 gives 1307 regions, 99.75 %
+#: of pixels in a region whose majority ground-truth class is theirs; 0.1
+#: gives 2004 regions (99.71 %), 1.0 gives 1121 (97.91 %), 0.01 gives 647
+#: (91.29 %).
+COMPACTNESS = 0.3
 
 
 # -- scaling --------------------------------------------------------------------
@@ -219,10 +223,11 @@ def build_regions(t1, t2, mask=None, nodata=None, unit="superpixel", window=3,
     n_segments : int, optional
         SLIC segments per date. Default: one per 150 valid pixels
         (``PIXELS_PER_SEGMENT``), at least 1.
-    compactness : float, default 0.1
+    compactness : float, default 0.3
         SLIC compactness: a colour difference of ``compactness`` (the images
         are in [0, 1]) weighs as much as one segment spacing. Larger gives
-        squarer, smaller gives more boundary-following segments.
+        squarer, smaller gives more boundary-following segments (see
+        ``COMPACTNESS`` for the effect on the synthetic scene).
     random_state : None, int or OctaveRandom, optional
         Accepted for a uniform signature; nothing is drawn (SLIC is
         deterministic).
@@ -273,7 +278,7 @@ def build_regions(t1, t2, mask=None, nodata=None, unit="superpixel", window=3,
     if (isinstance(compactness, bool) or not isinstance(compactness, numbers.Real)
             or not compactness > 0 or not np.isfinite(compactness)):
         raise InputError(f"compactness must be a positive number, got "
-                         f"{compactness!r}; try 0.1 for images in [0, 1]")
+                         f"{compactness!r}; try 0.3 for images in [0, 1]")
     if unit == "pixel":
         labels = _pixel_labels(valid)
     else:

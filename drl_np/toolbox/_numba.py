@@ -125,35 +125,35 @@ def _epoch_kernel(x, y, kk, b0, b1, bs, size, w_flat, vw_flat, w_off, p_flat, p_
 
     Per minibatch, as ``_numpy_epoch``: ``a[0] = [1, x[kk] .* mask]``;
     ``a[i] = [1, f(a[i-1] W[i-1]') .* dropout]`` and
-    ``p[i] = 0.99 p[i] + 0.01 mean(a[i])``; the output; the loss;
+    ``p[i] = 0.99 p[i] + 0.01 mean(a[i])``; the output and the loss;
     ``d[i] = (d[i+1] W[i] + beta (-rho / p + (1 - rho) / (1 - p))) .* f'(a[i]) .* dropout``
-    (Bishop 5.56); ``dW[i] = d[i+1]' a[i] / m``; ``W <- W - momentum-step of
-    lr (dW + l2 [0, W(:, 2:)])``. ``w_flat``, ``vw_flat`` and ``p_flat`` are
-    updated in place.
+    (Bishop 5.56); ``dW[i] = d[i+1]' a[i] / m``; ``W <- W - step`` with the
+    step ``lr (dW + l2 [0, W(:, 2:)])`` through the momentum ``vW``.
+    ``w_flat``, ``vw_flat`` and ``p_flat`` are updated in place. The matrix
+    products go to BLAS (``np.dot``), as the NumPy engine's ``@`` does.
     """
     n = size.shape[0]
-    nout = size[n - 1]
-    # views of the packed weights, and a transposed copy for the forward pass
+    # views of the packed parameters
     W = [w_flat[w_off[i]:w_off[i + 1]].reshape((size[i + 1], size[i] + 1)) for i in range(n - 1)]
     vW = [vw_flat[w_off[i]:w_off[i + 1]].reshape((size[i + 1], size[i] + 1)) for i in range(n - 1)]
-    WT = [np.ascontiguousarray(W[i].T) for i in range(n - 1)]             # (size[i] + 1, size[i+1])
     p = [p_flat[p_off[i]:p_off[i + 1]] for i in range(n)]
-    a = [np.empty((bs, size[i] + 1)) for i in range(n)]                 # a[n-1][:, 0] unused
-    d = [np.empty((bs, size[i])) for i in range(n)]                     # deltas, no bias column
+    # work buffers, allocated once per call
+    a = [np.empty((bs, size[i] + 1)) for i in range(n)]        # with the bias column; a[n-1] unused
+    z = [np.empty((bs, size[i])) for i in range(n)]            # pre-activations; z[n-1] becomes the output
+    d = [np.empty((bs, size[i])) for i in range(n)]            # deltas, bias column dropped
+    t = [np.empty((bs, size[i] + 1)) for i in range(n)]        # d[i+1] @ W[i]
+    g = [np.empty((size[i + 1], size[i] + 1)) for i in range(n - 1)]  # d[i+1]' @ a[i]
     sparsity = [np.zeros(size[i]) for i in range(n)]
-    grad_row = np.empty(int(size.max()) + 1)
     for i in range(n - 1):
         a[i][:, 0] = 1.0
-    draws_per_batch = 0
-    if mask_input:
-        draws_per_batch += bs * size[0]
+    draws_per_batch = bs * size[0] if mask_input else 0
     if dropout:
         for i in range(1, n - 1):
             draws_per_batch += bs * size[i]
     L = np.zeros(b1 - b0)
     for l in range(b0, b1):
         base = (l - b0) * draws_per_batch
-        # -- the batch and its input zero-mask ------------------------------
+        # -- the batch and its input zero-mask ---------------------------------
         for r in range(bs):
             row = kk[l * bs + r]
             for k in range(size[0]):
@@ -163,145 +163,140 @@ def _epoch_kernel(x, y, kk, b0, b1, bs, size, w_flat, vw_flat, w_off, p_flat, p_
                 a[0][r, k + 1] = v
         if mask_input:
             base += bs * size[0]
-        # -- nnff -------------------------------------------------------------
+        # -- nnff ----------------------------------------------------------------
         drop_off = base
-        for i in range(1, n):
-            _affine(a[i - 1], WT[i - 1], a[i])                           # a[i][:, 1:] = a[i-1] W[i-1]'
-            if i == n - 1:
-                break
-            a_i = a[i]
-            for r in range(bs):
-                for j in range(1, size[i] + 1):
-                    if act == 0:
-                        a_i[r, j] = 1.0 / (1.0 + np.exp(-a_i[r, j]))
-                    else:
-                        a_i[r, j] = TANH_OPT_A * np.tanh(TANH_OPT_B * a_i[r, j])
+        for i in range(1, n - 1):
+            np.dot(a[i - 1], W[i - 1].T, z[i])                  # (bs, size[i])
+            _hidden_activation(z[i], act, a[i])
             if dropout:
-                for r in range(bs):
-                    for j in range(size[i]):
-                        keep = 1.0 if draws[drop_off + j * bs + r] > drop_frac else 0.0
-                        a_i[r, j + 1] = a_i[r, j + 1] * keep
+                _mask_columns(a[i], 1, draws, drop_off, drop_frac)
                 drop_off += bs * size[i]
             if beta > 0:
-                # running exponential average, for the sparsity penalty of nnbp
-                p_i = p[i]
-                for j in range(size[i]):
-                    s = 0.0
-                    for r in range(bs):
-                        s += a_i[r, j + 1]
-                    p_i[j] = 0.99 * p_i[j] + 0.01 * (s / bs)
-                    sparsity[i][j] = beta * (-rho / p_i[j] + (1 - rho) / (1 - p_i[j]))
-        L[l - b0] = _output_and_loss(a[n - 1], y, kk, l * bs, out, d[n - 1])
-        # -- nnbp and nnapplygrads, from the top layer down -------------------
+                _update_running_mean(a[i], p[i], beta, rho, sparsity[i])
+        np.dot(a[n - 2], W[n - 2].T, z[n - 1])                   # (bs, size[-1])
+        L[l - b0] = _output_and_loss(z[n - 1], y, kk, l * bs, out, d[n - 1])
+        # -- nnbp and nnapplygrads, from the top layer down ----------------------
+        drop_off = base
         for i in range(n - 2, -1, -1):
             if i >= 1:
-                _hidden_delta(d[i + 1], W[i], a[i], sparsity[i], beta > 0, act, d[i])
+                np.dot(d[i + 1], W[i], t[i])                     # (bs, 1 + size[i]), old W[i]
+                _hidden_delta(t[i], a[i], sparsity[i], beta > 0, act, d[i])
                 if dropout:
                     off = base
                     for h in range(1, i):
                         off += bs * size[h]
-                    for r in range(bs):
-                        for j in range(size[i]):
-                            d[i][r, j] = d[i][r, j] * (1.0 if draws[off + j * bs + r] > drop_frac else 0.0)
-            _apply_gradient(d[i + 1], a[i], W[i], WT[i], vW[i], grad_row, lr, momentum, l2)
+                    _mask_columns(d[i], 0, draws, off, drop_frac)
+            np.dot(d[i + 1].T, a[i], g[i])                       # (size[i+1], 1 + size[i])
+            _apply_gradient(g[i], bs, W[i], vW[i], lr, momentum, l2)
     return L
 
 
 @numba.njit(cache=True)
-def _affine(a_prev, WT, a_next):
-    """``a_next[:, 1:] = a_prev @ WT`` for a_prev (m, k), WT (k, n), a_next (m, 1 + n);
-    each sum runs over k in order."""
-    m, k_in = a_prev.shape
-    n_out = WT.shape[1]
+def _hidden_activation(z, act, a):
+    """``a[:, 1:] = f(z)``: sigm ``1 / (1 + exp(-z))`` (act 0) or tanh_opt
+    ``1.7159 tanh(2/3 z)`` (act 1)."""
+    m, k = z.shape
     for r in range(m):
-        for j in range(n_out):
-            a_next[r, j + 1] = 0.0
-        for k in range(k_in):
-            c = a_prev[r, k]
-            for j in range(n_out):
-                a_next[r, j + 1] += c * WT[k, j]
+        for j in range(k):
+            if act == 0:
+                a[r, j + 1] = 1.0 / (1.0 + np.exp(-z[r, j]))
+            else:
+                a[r, j + 1] = TANH_OPT_A * np.tanh(TANH_OPT_B * z[r, j])
+
+
+@numba.njit(cache=True)
+def _mask_columns(arr, first, draws, offset, fraction):
+    """``arr[:, first:] .*= rand(m, k) > fraction`` with the (m, k) draws read
+    column-major from ``draws[offset:]``."""
+    m = arr.shape[0]
+    k = arr.shape[1] - first
+    for r in range(m):
+        for j in range(k):
+            keep = 1.0 if draws[offset + j * m + r] > fraction else 0.0
+            arr[r, j + first] = arr[r, j + first] * keep
+
+
+@numba.njit(cache=True)
+def _update_running_mean(a, p, beta, rho, sparsity):
+    """``p = 0.99 p + 0.01 mean(a[:, 1:])`` and the sparsity term of nnbp,
+    ``beta (-rho / p + (1 - rho) / (1 - p))`` (derivative of the KL penalty)."""
+    m, k = a.shape
+    for j in range(k - 1):
+        s = 0.0
+        for r in range(m):
+            s += a[r, j + 1]
+        p[j] = 0.99 * p[j] + 0.01 * (s / m)
+        sparsity[j] = beta * (-rho / p[j] + (1 - rho) / (1 - p[j]))
 
 
 @numba.njit(cache=True)
 def _output_and_loss(a_out, y, kk, start, out, d_out):
-    """Output units on ``a_out[:, 1:]`` (pre-activations), the loss, and the
-    output delta ``d_out`` = -e .* a .* (1 - a) (sigm) or -e (linear, softmax)
-    with ``e = y[kk[start:start+m]] - a``. Returns the loss."""
-    m = a_out.shape[0]
-    nout = a_out.shape[1] - 1
+    """Output units applied in place to the pre-activations ``a_out`` (m, k),
+    the loss, and the output delta ``d_out`` = -e .* a .* (1 - a) (sigm) or
+    -e (linear; softmax with cross-entropy), ``e = y[kk[start:start+m]] - a``.
+    Returns the loss ``1/2 sum(e^2) / m`` or ``-sum(y log a) / m`` (softmax)."""
+    m, k = a_out.shape
     loss = 0.0
     for r in range(m):
         row = kk[start + r]
         if out == 2:  # softmax, shifted by the row maximum for stability
-            zmax = a_out[r, 1]
-            for j in range(2, nout + 1):
+            zmax = a_out[r, 0]
+            for j in range(1, k):
                 zmax = max(zmax, a_out[r, j])
             total = 0.0
-            for j in range(1, nout + 1):
+            for j in range(k):
                 a_out[r, j] = np.exp(a_out[r, j] - zmax)
                 total += a_out[r, j]
-            for j in range(1, nout + 1):
+            for j in range(k):
                 a_out[r, j] = a_out[r, j] / total
         elif out == 0:
-            for j in range(1, nout + 1):
+            for j in range(k):
                 a_out[r, j] = 1.0 / (1.0 + np.exp(-a_out[r, j]))
-        for j in range(nout):
-            aj = a_out[r, j + 1]
+        for j in range(k):
+            aj = a_out[r, j]
             e = y[row, j] - aj
             if out == 2:
                 loss += y[row, j] * np.log(aj)
                 d_out[r, j] = -e
+            elif out == 0:
+                loss += e * e
+                d_out[r, j] = -e * (aj * (1 - aj))
             else:
                 loss += e * e
-                d_out[r, j] = -e * (aj * (1 - aj)) if out == 0 else -e
+                d_out[r, j] = -e
     if out == 2:
         return -loss / m
     return 0.5 * loss / m
 
 
 @numba.njit(cache=True)
-def _hidden_delta(d_next, W, a_i, sparsity, use_sparsity, act, d_i):
-    """``d_i = (d_next @ W[:, 1:] + sparsity) .* f'(a_i[:, 1:])`` (Bishop 5.56)
-    for d_next (m, n_out), W (n_out, 1 + n_in), d_i (m, n_in)."""
-    m, n_next = d_next.shape
-    n_in = d_i.shape[1]
+def _hidden_delta(t, a, sparsity, use_sparsity, act, d):
+    """``d = (t[:, 1:] + sparsity) .* f'(a[:, 1:])`` with ``t = d_next @ W``
+    (Bishop 5.56); f' is ``a (1 - a)`` (sigm) or ``1.7159 * 2/3 (1 - a^2 / 1.7159^2)``."""
+    m, k = d.shape
     for r in range(m):
-        for k in range(n_in):
-            d_i[r, k] = 0.0
-        for j in range(n_next):
-            c = d_next[r, j]
-            for k in range(n_in):
-                d_i[r, k] += c * W[j, k + 1]
-        for k in range(n_in):
-            s = d_i[r, k] + sparsity[k] if use_sparsity else d_i[r, k]
-            ak = a_i[r, k + 1]
+        for j in range(k):
+            s = t[r, j + 1] + sparsity[j] if use_sparsity else t[r, j + 1]
+            aj = a[r, j + 1]
             if act == 0:
-                d_i[r, k] = s * (ak * (1.0 - ak))
+                d[r, j] = s * (aj * (1.0 - aj))
             else:
-                d_i[r, k] = s * (_TANH_D1 * (1.0 - _TANH_D2 * (ak * ak)))
+                d[r, j] = s * (_TANH_D1 * (1.0 - _TANH_D2 * (aj * aj)))
 
 
 @numba.njit(cache=True)
-def _apply_gradient(d_next, a_i, W, WT, vW, grad_row, lr, momentum, l2):
-    """nnbp's ``dW = d_next' a_i / m`` and nnapplygrads for one layer:
-    ``g = lr (dW + l2 [0, W(:, 2:)])``; ``vW = momentum vW + g`` and
-    ``W -= vW`` (or ``W -= g`` without momentum). Keeps ``WT = W'``."""
-    m, n_out = d_next.shape
-    n_in = a_i.shape[1]
+def _apply_gradient(g, m, W, vW, lr, momentum, l2):
+    """nnapplygrads for one layer given ``g = d_next' a`` (so ``dW = g / m``):
+    ``step = lr (dW + l2 [0, W(:, 2:)])``; with momentum ``vW = momentum vW +
+    step`` and the step is ``vW``; ``W -= step``."""
+    n_out, n_in = W.shape
     for j in range(n_out):
         for k in range(n_in):
-            grad_row[k] = 0.0
-        for r in range(m):
-            c = d_next[r, j]
-            for k in range(n_in):
-                grad_row[k] += c * a_i[r, k]
-        for k in range(n_in):
-            g = grad_row[k] / m
+            step = g[j, k] / m
             if l2 > 0 and k > 0:
-                g = g + l2 * W[j, k]
-            g = lr * g
+                step = step + l2 * W[j, k]
+            step = lr * step
             if momentum > 0:
-                vW[j, k] = momentum * vW[j, k] + g
-                g = vW[j, k]
-            W[j, k] = W[j, k] - g
-            WT[k, j] = W[j, k]
+                vW[j, k] = momentum * vW[j, k] + step
+                step = vW[j, k]
+            W[j, k] = W[j, k] - step

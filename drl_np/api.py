@@ -1,0 +1,167 @@
+"""One entry point from a pair of images to a change-analysis result."""
+import inspect
+import logging
+import time
+
+import numpy as np
+
+from ._validation import InputError, check_pair, check_positive_int
+from .baselines import RawKM, SAEKM
+from .recurrent import DRLnet
+from .regions import build_regions
+from .result import AnalysisResult
+from .rng import check_random_state
+
+__all__ = ["analyse", "METHODS", "REGION_METHODS", "PEER_METHODS"]
+
+logger = logging.getLogger("drl_np")
+
+REGION_METHODS = ("drlnet2", "drlnet1", "sae-km", "raw-km")
+PEER_METHODS = ("cva", "pca-kmeans", "mad", "irmad", "isfa")
+METHODS = REGION_METHODS + PEER_METHODS
+
+_REGION_KEYS = ("unit", "window", "n_segments", "compactness")
+
+
+def _estimator(method, schedule, params, rng):
+    """The estimator of a region-based method, with the user's parameters."""
+    if method in ("drlnet2", "drlnet1"):
+        cls, fixed = DRLnet, {"schedule": schedule, "variant": method}
+    elif method == "sae-km":
+        cls, fixed = SAEKM, {"n_types": schedule[-1]}
+    else:
+        cls, fixed = RawKM, {"n_types": schedule[-1]}
+    accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    unknown = sorted(set(params) - accepted)
+    if unknown:
+        raise InputError(f"unknown parameter(s) {', '.join(unknown)} for method {method!r}; "
+                         f"accepted: {', '.join(sorted(accepted - set(fixed) - {'random_state'}))}")
+    return cls(**fixed, **params, random_state=rng)
+
+
+def _check_schedule(schedule):
+    try:
+        schedule = tuple(int(k) for k in schedule)
+    except (TypeError, ValueError):
+        raise InputError(f"schedule must be a sequence of integers, got {schedule!r}; e.g. 25,15,8,5") from None
+    if len(schedule) < 2 or any(k < 1 for k in schedule) or any(a <= b for a, b in zip(schedule, schedule[1:])):
+        raise InputError(f"schedule must be strictly decreasing positive integers with at least two "
+                         f"entries (K0 > ... > KT), got {','.join(map(str, schedule))}; e.g. 25,15,8,5")
+    return schedule
+
+
+def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
+            schedule=(25, 15, 8, 5), unit="superpixel", window=3, n_segments=None,
+            compactness=None, **params):
+    """Change analysis of a co-registered pair: what changed, and into which type.
+
+    Parameters
+    ----------
+    t1, t2 : array_like, shape (M, N) or (M, N, B)
+        The two dates, bands last, any numeric type.
+    method : str, default 'drlnet2'
+        ``drlnet2`` (the paper's method), ``drlnet1``, ``sae-km``, ``raw-km``
+        (the paper's baselines), or a peer: ``cva``, ``pca-kmeans``, ``mad``,
+        ``irmad``, ``isfa``.
+    random_state : int or OctaveRandom, default 0
+        Seed of the one random stream of the run: same seed, same maps.
+    mask : array_like of bool, shape (M, N), optional
+        True where a pixel may be used.
+    nodata : float, optional
+        Value marking missing data in any band of either date.
+    schedule : sequence of int, default (25, 15, 8, 5)
+        DRLnet's cluster schedule K0 > ... > KT; every method produces KT
+        change types.
+    unit : {'superpixel', 'pixel'}, default 'superpixel'
+    window : int, default 3
+        Side w of the sample window.
+    n_segments, compactness : optional
+        SLIC settings (see :func:`drl_np.regions.build_regions`).
+    **params
+        Parameters of the method's estimator (:class:`~drl_np.recurrent.DRLnet`,
+        :class:`~drl_np.baselines.SAEKM`, :class:`~drl_np.baselines.RawKM`) or
+        of :func:`drl_np.peers.detect_changes` (e.g. ``threshold``).
+
+    Returns
+    -------
+    AnalysisResult
+        ``cda_map`` (0 unchanged, 1..KT types, -1 masked), ``ci_map`` in
+        [0, 1], ``maps`` per K_t, ``thresholds``, ``regions``, ``losses``,
+        ``timings`` and ``params``.
+
+    Raises
+    ------
+    InputError
+        On bad input, with a one-line message naming the fix.
+
+    Examples
+    --------
+    >>> from drl_np.datasets import synthetic_pair
+    >>> t1, t2, gt = synthetic_pair()
+    >>> res = analyse(t1, t2, method="raw-km", schedule=(25, 15, 8, 4))  # doctest: +SKIP
+    >>> res.cda_map.shape
+    (256, 256)
+    """
+    if method not in METHODS:
+        raise InputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    t1, t2 = check_pair(t1, t2)
+    schedule = _check_schedule(schedule)
+    rng = check_random_state(random_state)
+    seed = rng.seed
+    run_params = {"method": method, "random_state": seed, "schedule": list(schedule), "unit": unit,
+                  "window": window, "n_segments": n_segments, "compactness": compactness,
+                  "nodata": nodata, **params}
+    if method in PEER_METHODS:
+        return _analyse_peer(t1, t2, method, rng, mask, nodata, schedule, run_params, params)
+
+    timings = {}
+    tic = time.perf_counter()
+    region_kw = {"unit": unit, "window": window, "n_segments": n_segments}
+    if compactness is not None:
+        region_kw["compactness"] = compactness
+    regions = build_regions(t1, t2, mask=mask, nodata=nodata, **region_kw)
+    timings["regions"] = time.perf_counter() - tic
+    logger.info("%s: %d regions from a %dx%dx%d pair (%.2f s)", method, regions.n_regions,
+                t1.shape[0], t1.shape[1], t1.shape[2], timings["regions"])
+    if regions.n_regions < schedule[0]:
+        raise InputError(
+            f"only {regions.n_regions} valid regions for K0 = {schedule[0]} clusters; use more "
+            "regions (a larger n_segments or unit='pixel') or a smaller schedule")
+
+    model = _estimator(method, schedule, params, rng)
+    model.fit(regions.x1, regions.x2)
+    timings.update(model.timings_)
+    maps = {k: regions.paint(labels) for k, labels in model.labels_per_step_.items()}
+    logger.info("%s: done, %d change types, %.1f%% of valid pixels changed", method,
+                model.n_change_types_, 100 * float(np.mean(model.labels_[regions.labels[regions.valid]] > 0)))
+    return AnalysisResult(
+        method=method, cda_map=regions.paint(model.labels_), ci_map=regions.paint(model.change_intensity_),
+        maps=maps, thresholds=dict(model.thresholds_), regions=regions, losses=dict(model.losses_),
+        timings=timings, params=run_params, n_change_types=int(model.n_change_types_))
+
+
+def _analyse_peer(t1, t2, method, rng, mask, nodata, schedule, run_params, params):
+    """Pixel-based peers (drl_np.peers) on the input values and the validity
+    mask; each peer does its own normalisation, as its paper does."""
+    from .peers import detect_changes
+    from .regions import scale_pair
+    tic = time.perf_counter()
+    _, _, valid = scale_pair(t1, t2, mask=mask, nodata=nodata)
+    t1 = np.where(valid[:, :, None], t1, 0.0)
+    t2 = np.where(valid[:, :, None], t2, 0.0)
+    timings = {"validity": time.perf_counter() - tic}
+    tic = time.perf_counter()
+    res = detect_changes(t1, t2, method, mask=valid, n_types=schedule[-1], random_state=rng, **params)
+    timings["detect"] = time.perf_counter() - tic
+    ci = np.asarray(res.ci_map, dtype=np.float64)
+    lo, hi = np.nanmin(ci[valid]), np.nanmax(ci[valid])
+    ci_scaled = np.where(valid, (ci - lo) / (hi - lo) if hi > lo else 0.0, np.nan)
+    # the threshold in units of the [0, 1] intensity map as well
+    thresholds = {"ci": float(res.threshold)}
+    if hi > lo and np.isfinite(res.threshold):
+        thresholds["ci_scaled"] = float((res.threshold - lo) / (hi - lo))
+    cda = np.where(valid, res.type_map, -1).astype(np.int64)
+    run_params["threshold"] = res.rule
+    return AnalysisResult(method=method, cda_map=cda, ci_map=ci_scaled, maps={schedule[-1]: cda},
+                          thresholds=thresholds, regions=None, losses={}, timings=timings,
+                          params=run_params, n_change_types=schedule[-1])
