@@ -85,6 +85,38 @@ def _positive_float(text):
     return v
 
 
+_RESERVED = {"schedule": "--schedule", "unit": "--unit", "random_state": "--seed",
+             "nodata": "--nodata", "mask": "--nodata", "method": "--method"}
+
+
+def _param_value(text):
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low == "none":
+        return None
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    if "," in text:
+        return tuple(_param_value(v) for v in text.split(","))
+    return text
+
+
+def _param(text):
+    key, sep, value = text.partition("=")
+    key = key.strip().replace("-", "_")
+    if not sep or not key.isidentifier():
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not KEY=VALUE; e.g. --param pretrain_epochs=5")
+    if key in _RESERVED:
+        raise argparse.ArgumentTypeError(
+            f"'{key}' has its own option; use {_RESERVED[key]} instead of --param")
+    return key, _param_value(value)
+
+
 def _nodata(text):
     try:
         return float(text)
@@ -98,6 +130,7 @@ examples:
   drl-np run t1.tif t2.tif --out result --gt gt.tif --bands 1,2,3,4 --nodata 0
   drl-np run t1.tif t2.tif --out result --method raw-km --schedule 25,15,8,5
   drl-np run --pair bern.npz --out result_bern --method cva
+  drl-np run t1.tif t2.tif --out result -p n_segments=3000 -p finetune_epochs=5
   drl-np run im.mat im.mat --var im1,im2 --out result --pixel-size 30
 
 outputs in DIR: cda_map.tif/.png (0 unchanged, 1..K change types, 255 masked),
@@ -139,6 +172,10 @@ def build_parser():
     a.add_argument("--unit", choices=("superpixel", "pixel"), default="superpixel",
                    help="sample unit of the DRLnet family (default: superpixel)")
     a.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    a.add_argument("-p", "--param", type=_param, action="append", default=[],
+                   metavar="KEY=VALUE",
+                   help="any other parameter of drl_np.analyse or the method, "
+                        "repeatable, e.g. -p n_segments=2000 -p finetune_epochs=5")
     a.add_argument("--pixel-size", type=_positive_float, metavar="S",
                    help="pixel side in metres, for areas (default: from the GeoTIFF)")
 
@@ -221,7 +258,7 @@ def _uint_map(labels):
 
 
 def _analysis_params(args):
-    params = {}
+    params = dict(args.param)
     if args.schedule is not None:
         params["schedule"] = tuple(args.schedule)
     return params

@@ -77,9 +77,11 @@ def test_run_geotiff_end_to_end(tmp_path, files, scene, capsys):
                              "--gt", files["gt"], "--seed", 3] + FAST, capsys)
     assert code == 0, err
     assert err == ""                                    # -q: no progress
-    names = {"cda_map.tif", "cda_map.png", "ci_map.tif", "ci_map.png", "map_K8.tif",
-             "map_K8.png", "map_K4.tif", "map_K4.png", "summary.png", "report.json",
-             "areas.csv"}
+    rep = json.loads((out / "report.json").read_text())
+    assert 4 in rep["schedule_maps"]                   # raw-km: one map, K_T = 4
+    names = {"cda_map.tif", "cda_map.png", "ci_map.tif", "ci_map.png", "summary.png",
+             "report.json", "areas.csv"}
+    names |= {f"map_K{k}.{e}" for k in rep["schedule_maps"] for e in ("tif", "png")}
     assert set(os.listdir(out)) == names               # no temporary left-overs
     assert str(out) in stdout and "OA" in stdout
 
@@ -99,7 +101,6 @@ def test_run_geotiff_end_to_end(tmp_path, files, scene, capsys):
     with rasterio.open(out / "map_K4.tif") as ds:
         np.testing.assert_array_equal(ds.read(1), cda)  # last K_t map is the final map
 
-    rep = json.loads((out / "report.json").read_text())
     assert rep["method"] == "raw-km" and rep["seed"] == 3
     assert rep["inputs"]["t1"] == files["t1"] and rep["inputs"]["nodata"] == NODATA
     assert rep["pixel_area"] == {"value": 64.0, "unit": "m2"}
@@ -155,6 +156,32 @@ def test_run_pair_with_bands_and_pixel_size(tmp_path, scene, capsys):
     assert rep["pixel_area"] == {"value": 4.0, "unit": "m2"}
     assert list(rep["change_types"][0]["mean_change"]) == ["nir", "red"]
     assert "metrics" in rep                               # the pair's own gt
+
+
+def test_run_drlnet2_tiny_writes_every_schedule_map(tmp_path, files, capsys):
+    out = tmp_path / "out"
+    code, _, err = run(["run", files["t1"], files["t2"], "--out", out, "--method", "drlnet2",
+                        "--schedule", "6,4", "-p", "sae_epochs=1", "-p", "pretrain_epochs=1",
+                        "-p", "finetune_epochs=1", "-q"], capsys)
+    assert code == 0, err
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["schedule_maps"] == [4, 6] and rep["params"]["finetune_epochs"] == 1
+    assert rep["regions"] > 6
+    assert {"map_K6.tif", "map_K4.tif", "map_K6.png", "map_K4.png"} <= set(os.listdir(out))
+    with rasterio.open(out / "map_K6.tif") as ds:
+        k6 = ds.read(1)
+    assert k6[k6 != 255].max() <= 6 and ds.crs.to_epsg() == 32650
+
+
+def test_param_option_parsing(tmp_path, files, capsys):
+    base = ["run", files["t1"], files["t2"], "--out", tmp_path / "o"] + FAST
+    code, _, err = run(base + ["-p", "schedule=3,2"], capsys)
+    assert code == 2 and "use --schedule" in err
+    code, _, err = run(base + ["-p", "nonsense"], capsys)
+    assert code == 2 and "KEY=VALUE" in err
+    code, _, err = run(base + ["-p", "no_such_option=1"], capsys)   # analyse rejects it
+    assert code == 2 and "no_such_option" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
 
 
 def test_evaluate_binary_only(tmp_path, capsys):

@@ -4,7 +4,8 @@ import pytest
 from skimage.measure import label as cc_label
 
 from drl_np._regions_geometry import (_centres, _overlay, _pixel_labels,
-                                      _symmetric_index, _windows)
+                                      _raster_order, _symmetric_index,
+                                      _windows)
 from drl_np._validation import InputError
 from drl_np.regions import (Regions, _regions_from_labels, _segment_pair,
                             build_regions, scale_pair)
@@ -111,6 +112,13 @@ def test_overlay_diagonal_is_not_connected_and_masked_is_minus_one():
     l1 = np.array([[0, 1, 0], [1, 0, 1]])
     l2 = np.array([[0, 0, 0], [0, -1, 0]])
     np.testing.assert_array_equal(_overlay(l1, l2), [[0, 1, 2], [3, -1, 4]])
+
+
+def test_raster_order_renumbers_by_first_pixel():
+    scrambled = np.array([[5, 5, 2], [-1, 0, 2], [7, 0, 0]])
+    np.testing.assert_array_equal(_raster_order(scrambled),
+                                  [[0, 0, 1], [-1, 2, 1], [3, 2, 2]])
+    np.testing.assert_array_equal(_raster_order(EXPECTED), EXPECTED)
 
 
 def test_centres_hand_made():

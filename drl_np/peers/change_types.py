@@ -35,7 +35,7 @@ def change_types(vectors, changed, n_types, rng):
     if k <= 1:
         types[changed] = 1
         return types
-    labels = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(x)
+    labels = KMeans(n_clusters=k, n_init=4, random_state=seed).fit_predict(x)
     counts = np.bincount(labels, minlength=k)
     order = np.argsort(-counts, kind="stable")   # largest cluster first
     rank = np.empty(k, dtype=np.int64)

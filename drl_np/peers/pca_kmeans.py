@@ -103,7 +103,7 @@ def pca_kmeans(diff, valid, rng, block_size=5, variance=0.9, n_components=None):
     xd = np.where(valid, xd, xd[valid].mean())
     psi, vecs, eigvals = block_eigenspace(xd, valid, block_size, variance, n_components)
     feats = neighbourhood_features(xd, psi, vecs, block_size)[valid]  # (P, S)
-    km = KMeans(n_clusters=2, n_init=10, random_state=rng.draw_seed()).fit(feats)
+    km = KMeans(n_clusters=2, n_init=4, random_state=rng.draw_seed()).fit(feats)
     labels = km.labels_
     xv = xd[valid]
     means = [xv[labels == j].mean() if np.any(labels == j) else -np.inf for j in (0, 1)]

@@ -1,0 +1,68 @@
+"""Seconds per Algorithm 1 epoch: the NumPy twin against the Numba kernel.
+
+Default DRLnet sizes (d = 36, branch (100, 50), head (50, 20), 25 classes),
+n = 5000 sample pairs, batch 10, alpha 0.1, sparsity 0.1, half the samples
+changed into 5 types. Each engine runs one warm-up epoch (Numba compiles or
+loads its cache there), then the median of 5 timed epochs is reported as a
+markdown table. Run with ``python -m benchmarks.algorithm1_speed``.
+"""
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+from drl_np.drlnet import drnet_setup
+from drl_np.kernels import algorithm1_epoch_numba
+from drl_np.recurrent import algorithm1_epoch
+from drl_np.rng import OctaveRandom
+
+
+def make_problem(n=5000, d=36, branch=(100, 50), head=(50, 20), n_classes=25, n_types=5, seed=0):
+    """A network and one Algorithm 1 timestep's state on random samples."""
+    rng = OctaveRandom(seed)
+    net = drnet_setup(d, branch, head, n_classes, rng=rng)
+    net.non_sparsity_penalty = 0.1
+    for q in net.p:
+        q[:] = 0.05
+    x1, x2 = rng.rand(n, d), rng.rand(n, d)
+    labels = np.minimum((rng.uniform(n) * n_classes).astype(np.int64), n_classes - 1)
+    target = np.eye(n_classes)[labels]                                  # (n, n_classes)
+    lam = (rng.uniform(n) > 0.5).astype(np.float64)
+    types = 1 + np.minimum((rng.uniform(n) * n_types).astype(np.int64), n_types - 1)
+    assign = np.where(lam > 0, types, 0)
+    centres = rng.rand(n_types + 1, head[-1])                           # (1 + K, r)
+    counts = np.bincount(assign, minlength=n_types + 1).astype(np.float64)
+    return rng, net, x1, x2, target, lam, assign, centres, counts
+
+
+def time_engine(epoch_function, repeats=5, **sizes):
+    """Median seconds of ``repeats`` epochs after one warm-up epoch."""
+    rng, net, x1, x2, target, lam, assign, centres, counts = make_problem(**sizes)
+    times = []
+    for run in range(repeats + 1):
+        kk = rng.randperm(x1.shape[0])
+        tic = time.perf_counter()
+        epoch_function(net, x1, x2, target, lam, assign, centres, counts, kk, 10, 0.1, True)
+        if run > 0:
+            times.append(time.perf_counter() - tic)
+    return statistics.median(times)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=5000)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args(argv)
+    t_numpy = time_engine(algorithm1_epoch, args.repeats, n=args.n)
+    t_numba = time_engine(algorithm1_epoch_numba, args.repeats, n=args.n)
+    print(f"Algorithm 1, one epoch: n = {args.n}, d = 36, branch (100, 50), head (50, 20), "
+          f"25 classes, batch 10; median of {args.repeats} epochs\n")
+    print("| engine | s / epoch | speed-up |")
+    print("|---|---:|---:|")
+    print(f"| numpy (`recurrent.algorithm1_epoch`) | {t_numpy:.3f} | 1.0x |")
+    print(f"| numba (`kernels.algorithm1_epoch_numba`) | {t_numba:.3f} | {t_numpy / t_numba:.1f}x |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,414 @@
+"""The Numba engine of Algorithm 1: one compiled call runs a whole epoch.
+
+:func:`algorithm1_epoch_numba` is the compiled twin of
+:func:`drl_np.recurrent.algorithm1_epoch` (tested equal to 1e-10 in
+``tests/test_kernels.py``). Per minibatch of the permutation ``kk`` the kernel
+:func:`_algorithm1_kernel` does what the NumPy twin does with
+``drnet_forward(training=True)``, ``drnet_loss``, ``drnet_backward`` (Eq. 7),
+``drnet_applygrads``, ``assign_nearest`` (Eq. 8) and
+``update_centroids_online`` (Eq. 9). The small matrix products are loops in
+the NumPy order of terms (bias first, then the inputs in order); results
+agree with the NumPy twin to rounding (BLAS sums in another order), not bit
+for bit. There is no ``fastmath``.
+
+Data layout (fixed types, so ``cache=True`` compiles once per machine). The
+``L = n_branch + n_head`` layers are numbered as ``net.W``: branch layers
+first, then the head. Layer ``i`` maps ``n_in[i]`` inputs to ``n_out[i]``
+units and
+
+* ``w_flat[w_off[i]:w_off[i + 1]]`` holds ``W[i]`` row-major, shape
+  (n_out[i], 1 + n_in[i]), bias first; ``vw_flat`` likewise holds ``vW[i]``;
+* ``p_flat[p_off[i]:p_off[i + 1]]`` holds ``p[i]`` (n_out[i],).
+"""
+import numba
+import numpy as np
+
+__all__ = ["supports", "algorithm1_epoch_numba"]
+
+
+def supports(net):
+    """Whether :func:`algorithm1_epoch_numba` handles the network ``net``.
+
+    Every :class:`~drl_np.drlnet.DRNetwork` that ``drnet_setup`` builds: at
+    least one branch layer, a head with at least one hidden layer (the DR
+    layer) below the classifier, and weights, momenta and running
+    activations of the shapes ``branch_size``/``head_size`` give.
+    """
+    branch, head = list(net.branch_size), list(net.head_size)
+    if len(branch) < 2 or len(head) < 3 or head[0] != 2 * branch[-1]:
+        return False
+    n_in, n_out = _layer_sizes(net)
+    if not (len(net.W) == len(net.vW) == len(net.p) == n_in.shape[0]):
+        return False
+    for i in range(n_in.shape[0]):
+        shape = (n_out[i], n_in[i] + 1)
+        if np.shape(net.W[i]) != shape or np.shape(net.vW[i]) != shape:
+            return False
+        if np.shape(net.p[i]) != (n_out[i],):
+            return False
+    return True
+
+
+def _layer_sizes(net):
+    """(n_in, n_out) int64 arrays of every layer, branch first."""
+    branch, head = list(net.branch_size), list(net.head_size)
+    n_in = np.array(branch[:-1] + head[:-1], dtype=np.int64)
+    n_out = np.array(branch[1:] + head[1:], dtype=np.int64)
+    return n_in, n_out
+
+
+def _writable(a, dtype):
+    """``a`` itself when it is a C-contiguous writable array of ``dtype``,
+    else a copy to be written back."""
+    if isinstance(a, np.ndarray) and a.dtype == dtype and a.flags.c_contiguous and a.flags.writeable:
+        return a
+    return np.ascontiguousarray(a, dtype=dtype).copy()
+
+
+def algorithm1_epoch_numba(net, x1, x2, target, lam, assign, centres, counts, kk, batchsize, alpha,
+                           update_branch=True):
+    """One epoch of Algorithm 1 in compiled code; the twin of
+    :func:`drl_np.recurrent.algorithm1_epoch`.
+
+    Parameters
+    ----------
+    net : DRNetwork
+        Updated in place: ``W``, ``vW`` (the layers that train; a frozen
+        branch keeps its arrays) and ``p`` (when ``non_sparsity_penalty > 0``)
+        get new arrays in their lists.
+    x1, x2 : ndarray (n, d)
+        The samples of the two dates.
+    target : ndarray (n, n_classes)
+        One-hot previous pseudo labels s^{t-1}.
+    lam : ndarray (n,)
+        Change flags lambda^t (0 or 1).
+    assign : ndarray of int (n,)
+        Current change types s^t (0 unchanged, 1..K); updated in place.
+    centres : ndarray (1 + K, r)
+        Centroids M^t, row 0 the unchanged one; updated in place.
+    counts : ndarray (1 + K,)
+        Per-cluster counts of Eq. 9; updated in place.
+    kk : ndarray of int (n,)
+        This epoch's permutation (0-based).
+    batchsize : int
+    alpha : float
+        Weight of the clustering term (Eq. 4).
+    update_branch : bool, default True
+        False (DRLnet1) leaves the branch weights untouched.
+
+    Returns
+    -------
+    L : ndarray (n // batchsize,)
+        Joint loss of each minibatch before its step.
+
+    Raises
+    ------
+    ValueError
+        When :func:`supports` rejects ``net``, or when changed samples need
+        an Eq. 8 assignment but ``centres`` has no change centroid.
+    """
+    if not supports(net):
+        raise ValueError("algorithm1_epoch_numba does not support this network (it needs a branch, a "
+                         "DR layer and weights of the layer sizes); use recurrent.algorithm1_epoch")
+    n_in, n_out = _layer_sizes(net)
+    nb = len(net.branch_size) - 1
+    batchsize = int(batchsize)
+    x1 = np.ascontiguousarray(x1, dtype=np.float64)
+    x2 = np.ascontiguousarray(x2, dtype=np.float64)
+    target = np.ascontiguousarray(target, dtype=np.float64)
+    lam_f = np.ascontiguousarray(lam, dtype=np.float64)
+    kk = np.ascontiguousarray(kk, dtype=np.int64)
+    numbatches = x1.shape[0] // batchsize
+    used = kk[:numbatches * batchsize]
+    if np.asarray(centres).shape[0] < 2 and np.any(lam_f[used] > 0):
+        raise ValueError(f"centres has {np.asarray(centres).shape[0]} row(s) but changed samples need "
+                         "a change centroid (rows 1..K); pass (1 + K, r) centres")
+    assign_k = _writable(assign, np.int64)
+    centres_k = _writable(centres, np.float64)
+    counts_k = _writable(counts, np.float64)
+
+    sizes = n_out * (n_in + 1)
+    w_off = np.zeros(sizes.shape[0] + 1, dtype=np.int64)
+    w_off[1:] = np.cumsum(sizes)
+    p_off = np.zeros(sizes.shape[0] + 1, dtype=np.int64)
+    p_off[1:] = np.cumsum(n_out)
+    w_flat = np.concatenate([np.asarray(w, np.float64).ravel() for w in net.W])
+    vw_flat = np.concatenate([np.asarray(v, np.float64).ravel() for v in net.vW])
+    p_flat = np.concatenate([np.asarray(q, np.float64).ravel() for q in net.p])
+
+    L = _algorithm1_kernel(
+        x1, x2, target, lam_f, assign_k, centres_k, counts_k, kk, batchsize, float(alpha),
+        bool(update_branch), n_in, n_out, nb, w_flat, vw_flat, w_off, p_flat, p_off,
+        float(net.learning_rate), float(net.momentum), float(net.weight_penalty_l2),
+        float(net.non_sparsity_penalty), float(net.sparsity_target))
+
+    for i in range(n_in.shape[0]):
+        if i >= nb or update_branch:
+            shape = (n_out[i], n_in[i] + 1)
+            net.W[i] = w_flat[w_off[i]:w_off[i + 1]].reshape(shape).copy()
+            net.vW[i] = vw_flat[w_off[i]:w_off[i + 1]].reshape(shape).copy()
+        if net.non_sparsity_penalty > 0:
+            net.p[i] = p_flat[p_off[i]:p_off[i + 1]].copy()
+    for mine, theirs in ((assign_k, assign), (centres_k, centres), (counts_k, counts)):
+        if mine is not theirs:
+            theirs[...] = mine
+    return L
+
+
+@numba.njit(cache=True)
+def _layer_forward(a_in, w, a_out, m, z):
+    """``a_out[:m, 1:] = sigm(a_in @ W')``; ``z`` (bs, n_out) holds the
+    pre-activations of all rows (rows from ``m`` on are stale and unused)."""
+    np.dot(a_in, w.T, z)                                         # (bs, n_out)
+    n_out = w.shape[0]
+    for r in range(m):
+        for o in range(n_out):
+            a_out[r, o + 1] = 1.0 / (1.0 + np.exp(-z[r, o]))
+
+
+@numba.njit(cache=True)
+def _sparsity_term(p, scale, rho, out):
+    """nnbp's sparsity term ``scale * (-rho / p + (1 - rho) / (1 - p))``,
+    ``scale = share * beta`` as ``drlnet._sparsity_term``."""
+    for j in range(p.shape[0]):
+        out[j] = scale * (-rho / p[j] + (1 - rho) / (1 - p[j]))
+
+
+@numba.njit(cache=True)
+def _running_mean(a, b, m, p):
+    """``p = 0.99 p + 0.01 mean(rows)`` over the first ``m`` rows of ``a``
+    (and of ``b`` when it has rows: both dates' 2m rows), bias column dropped."""
+    n_rows = m if b.shape[0] == 0 else 2 * m
+    for j in range(p.shape[0]):
+        s = 0.0
+        for r in range(m):
+            s += a[r, j + 1]
+        if b.shape[0] != 0:
+            for r in range(m):
+                s += b[r, j + 1]
+        p[j] = 0.99 * p[j] + 0.01 * (s / n_rows)
+
+
+@numba.njit(cache=True)
+def _apply_gradient(dw, w, vw, lr, momentum, l2):
+    """nnapplygrads for one layer: ``step = lr (dW + l2 [0, W(:, 2:)])``,
+    ``vW = momentum vW + step`` and the step is ``vW`` (momentum > 0),
+    ``W -= step``."""
+    n_out, n_cols = w.shape
+    for o in range(n_out):
+        for k in range(n_cols):
+            g = dw[o, k]
+            if l2 > 0:
+                g = g + l2 * (w[o, k] if k > 0 else 0.0)
+            step = lr * g
+            if momentum > 0:
+                vw[o, k] = momentum * vw[o, k] + step
+                step = vw[o, k]
+            w[o, k] = w[o, k] - step
+
+
+@numba.njit(cache=True)
+def _weight_gradient(delta, a_in, m, raw, g, accumulate):
+    """``g = delta' a_in / m``, or ``g = g + delta' a_in / m`` when
+    ``accumulate`` (the second date's share of a branch layer)."""
+    np.dot(delta.T, a_in, raw)                                   # (n_out, 1 + n_in)
+    n_out, n_cols = g.shape
+    for o in range(n_out):
+        for k in range(n_cols):
+            if accumulate:
+                g[o, k] = g[o, k] + raw[o, k] / m
+            else:
+                g[o, k] = raw[o, k] / m
+
+
+@numba.njit(cache=True)
+def _forward_dates(x1, x2, rows, m, nb, nh, W, A1, A2, AH, Z, to_output):
+    """Gather ``rows[:m]`` of both dates, run them through the branch, the
+    merge and the head up to the DR layer (``to_output``: the classifier too).
+    Rows from ``m`` on hold stale values and are not used."""
+    d = x1.shape[1]
+    for r in range(m):
+        row = rows[r]
+        for k in range(d):
+            A1[0][r, k + 1] = x1[row, k]
+            A2[0][r, k + 1] = x2[row, k]
+    for i in range(nb):
+        _layer_forward(A1[i], W[i], A1[i + 1], m, Z[i])
+        _layer_forward(A2[i], W[i], A2[i + 1], m, Z[i])
+    gk = A1[nb].shape[1] - 1
+    for r in range(m):
+        for k in range(gk):
+            AH[0][r, k + 1] = A1[nb][r, k + 1]                   # ah[0] = [1, h1, h2]
+            AH[0][r, gk + k + 1] = A2[nb][r, k + 1]
+    top = nh if to_output else nh - 1
+    for j in range(top):
+        _layer_forward(AH[j], W[nb + j], AH[j + 1], m, Z[nb + j])
+
+
+@numba.njit(cache=True)
+def _algorithm1_kernel(x1, x2, target, lam, assign, centres, counts, kk, bs, alpha, update_branch,
+                       n_in, n_out, nb, w_flat, vw_flat, w_off, p_flat, p_off,
+                       lr, momentum, l2, beta, rho):
+    """All floor(n / bs) minibatches of one Algorithm 1 epoch; returns their losses.
+
+    Per minibatch ``idx = kk[l bs : (l + 1) bs]``, as ``recurrent.algorithm1_epoch``:
+
+    * forward: ``a[i+1] = [1, sigm(a[i] W[i]')]`` per date through the branch,
+      ``ah[0] = [1, h1, h2]``, the head, sigmoid output ``f``; with beta > 0
+      ``p = 0.99 p + 0.01 mean(a)`` (branch: over both dates' 2m rows);
+    * loss ``J = 1/2 sum (s - f)^2 / m + 1/2 alpha sum lam (d - M s)^2 / m``;
+    * Eq. 7: ``delta_out = -(s - f) f (1 - f)``; hidden head layers
+      ``delta = (delta_up W_up(:, 2:) + beta KL' [+ alpha lam (d - M s) at the DR layer]) a (1 - a)``;
+      into the branch per date with the sparsity term halved, the two dates'
+      ``delta' a / m`` added;
+    * nnapplygrads on every trained layer;
+    * the changed samples (lam > 0) of ``idx``: DRs with the new weights,
+      Eq. 8 ``argmin_k ||d - M_k||^2`` over rows 1..K (first minimum wins),
+      then Eq. 9 ``c_k += 1; M_k -= (M_k - d) / c_k`` in minibatch order.
+
+    ``w_flat``, ``vw_flat``, ``p_flat``, ``assign``, ``centres`` and
+    ``counts`` are updated in place. The products go to BLAS (``np.dot``),
+    as the NumPy twin's ``@`` does; the elementwise steps keep its order of
+    operations.
+    """
+    n_layers = n_in.shape[0]
+    nh = n_layers - nb
+    W = [w_flat[w_off[i]:w_off[i + 1]].reshape((n_out[i], n_in[i] + 1)) for i in range(n_layers)]
+    vW = [vw_flat[w_off[i]:w_off[i + 1]].reshape((n_out[i], n_in[i] + 1)) for i in range(n_layers)]
+    P = [p_flat[p_off[i]:p_off[i + 1]] for i in range(n_layers)]
+    # activations with the bias column first: branch per date, head (output too)
+    A1 = [np.ones((bs, n_in[i] + 1)) for i in range(nb)]
+    A1.append(np.ones((bs, n_out[nb - 1] + 1)))
+    A2 = [np.ones((bs, n_in[i] + 1)) for i in range(nb)]
+    A2.append(np.ones((bs, n_out[nb - 1] + 1)))
+    AH = [np.ones((bs, n_in[nb + j] + 1)) for j in range(nh)]
+    AH.append(np.ones((bs, n_out[n_layers - 1] + 1)))
+    Z = [np.empty((bs, n_out[i])) for i in range(n_layers)]       # pre-activations
+    D = [np.empty((bs, n_out[i])) for i in range(n_layers)]       # deltas (date 1 in the branch)
+    D2 = [np.empty((bs, n_out[i])) for i in range(nb)]            # deltas of date 2
+    T = [np.empty((bs, n_in[i] + 1)) for i in range(n_layers)]    # delta @ W: error at the inputs
+    G = [np.empty((n_out[i], n_in[i] + 1)) for i in range(n_layers)]    # dW
+    raw = [np.empty((n_out[i], n_in[i] + 1)) for i in range(n_layers)]  # delta' a
+    S = [np.zeros(n_out[i]) for i in range(n_layers)]             # sparsity terms
+    rows = np.empty(bs, dtype=np.int64)
+    changed = np.empty(bs, dtype=np.int64)
+    new_type = np.empty(bs, dtype=np.int64)
+    empty = np.empty((0, 1))
+    sparse = beta > 0
+    r_dr = n_out[n_layers - 2]
+    n_classes = n_out[n_layers - 1]
+    n_centres = centres.shape[0]
+    gk = n_in[nb] // 2
+    numbatches = x1.shape[0] // bs
+    L = np.zeros(numbatches)
+    m = bs
+    out = AH[nh]
+    dr = AH[nh - 1]
+    for l in range(numbatches):
+        for r in range(m):
+            rows[r] = kk[l * bs + r]
+        # -- drnet_forward(training=True) --------------------------------------
+        _forward_dates(x1, x2, rows, m, nb, nh, W, A1, A2, AH, Z, True)
+        if sparse:
+            for i in range(nb):
+                _running_mean(A1[i + 1], A2[i + 1], m, P[i])
+            for j in range(nh - 1):
+                _running_mean(AH[j + 1], empty, m, P[nb + j])
+        # -- drnet_loss ----------------------------------------------------------
+        s_cls = 0.0
+        s_clu = 0.0
+        for r in range(m):
+            row = rows[r]
+            for c in range(n_classes):
+                e = target[row, c] - out[r, c + 1]
+                s_cls += e * e
+            k = assign[row]
+            for c in range(r_dr):
+                e = dr[r, c + 1] - centres[k, c]
+                s_clu += lam[row] * (e * e)
+        L[l] = 0.5 * s_cls / m + 0.5 * alpha * s_clu / m
+        # -- drnet_backward (Eq. 7): the head, from the output down ---------------
+        dout = D[n_layers - 1]
+        for r in range(m):
+            row = rows[r]
+            for c in range(n_classes):
+                f = out[r, c + 1]
+                dout[r, c] = -(target[row, c] - f) * (f * (1 - f))
+        for j in range(nh - 1, -1, -1):
+            layer = nb + j
+            _weight_gradient(D[layer], AH[j], m, raw[layer], G[layer], False)
+            if j == 0:
+                break
+            np.dot(D[layer], W[layer], T[layer])                 # (bs, 1 + n_in), old W
+            if sparse:
+                _sparsity_term(P[layer - 1], 1.0 * beta, rho, S[layer - 1])
+            t, a, below, s_term = T[layer], AH[j], D[layer - 1], S[layer - 1]
+            for r in range(m):
+                row = rows[r]
+                k_row = assign[row]
+                for k in range(n_in[layer]):
+                    v = t[r, k + 1]
+                    if sparse:
+                        v = v + s_term[k]
+                    if j == nh - 1:   # the DR layer: Eq. 7's clustering term
+                        v = v + alpha * lam[row] * (a[r, k + 1] - centres[k_row, k])
+                    h = a[r, k + 1]
+                    below[r, k] = v * (h * (1 - h))
+        # -- into g, once per date; the two contributions add --------------------
+        if update_branch:
+            np.dot(D[nb], W[nb], T[nb])                          # (bs, 1 + 2 g_k)
+            if sparse:
+                for i in range(nb):
+                    _sparsity_term(P[i], 0.5 * beta, rho, S[i])
+            for date in range(2):
+                A = A1 if date == 0 else A2
+                Dd = D if date == 0 else D2
+                t = T[nb]
+                col = 1 + date * gk                              # this date's half of [h1, h2]
+                for i in range(nb - 1, -1, -1):
+                    h, di, s_term = A[i + 1], Dd[i], S[i]
+                    for r in range(m):
+                        for k in range(n_out[i]):
+                            v = t[r, col + k]
+                            if sparse:
+                                v = v + s_term[k]
+                            hk = h[r, k + 1]
+                            di[r, k] = v * (hk * (1 - hk))
+                    _weight_gradient(di, A[i], m, raw[i], G[i], date == 1)
+                    if i > 0:
+                        np.dot(di, W[i], T[i])                   # (bs, 1 + g_{i-1})
+                        t = T[i]
+                        col = 1
+        # -- drnet_applygrads ----------------------------------------------------
+        first = 0 if update_branch else nb
+        for i in range(first, n_layers):
+            _apply_gradient(G[i], W[i], vW[i], lr, momentum, l2)
+        # -- the changed samples: new DRs, Eq. 8, Eq. 9 ------------------------
+        c_n = 0
+        for r in range(m):
+            if lam[rows[r]] > 0:
+                changed[c_n] = rows[r]
+                c_n += 1
+        if c_n == 0:
+            continue
+        _forward_dates(x1, x2, changed, c_n, nb, nh, W, A1, A2, AH, Z, False)
+        for r in range(c_n):          # Eq. 8, all with the centroids before Eq. 9
+            best = 1
+            best_sq = 0.0
+            for k in range(1, n_centres):
+                sq = 0.0
+                for c in range(r_dr):
+                    e = dr[r, c + 1] - centres[k, c]
+                    sq += e * e
+                if k == 1 or sq < best_sq:
+                    best = k
+                    best_sq = sq
+            new_type[r] = best
+            assign[changed[r]] = best
+        for r in range(c_n):          # Eq. 9, in minibatch order
+            k = new_type[r]
+            counts[k] += 1.0
+            step = 1.0 / counts[k]
+            for c in range(r_dr):
+                centres[k, c] -= step * (centres[k, c] - dr[r, c + 1])
+    return L

@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+
+from drl_np._validation import InputError
+from drl_np.clustering import assign_nearest, init_centroids, kmeans, one_hot, update_centroids_online
+from drl_np.rng import OctaveRandom
+
+
+def test_assign_nearest_never_picks_the_unchanged_centre():
+    centres = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    dr = np.array([[0.1, 0.0], [0.9, 0.2], [0.1, 0.8], [0.0, 0.05]])
+    # the last row is nearest to row 0 (unchanged), but Eq. 8 only chooses among change types
+    np.testing.assert_array_equal(assign_nearest(dr, centres), [1, 1, 2, 2])
+
+
+def test_online_update_by_hand():
+    centres = np.array([[0.0, 0.0], [1.0, 1.0]])
+    counts = np.array([5.0, 1.0])
+    dr = np.array([[3.0, 1.0], [1.0, 4.0]])
+    update_centroids_online(centres, counts, dr, np.array([1, 1]))
+    # c=2: m = (1,1) - 1/2 ((1,1) - (3,1)) = (2, 1); c=3: m = (2,1) - 1/3 ((2,1) - (1,4)) = (5/3, 2)
+    np.testing.assert_allclose(centres[1], [5 / 3, 2.0])
+    np.testing.assert_array_equal(counts, [5.0, 3.0])
+    np.testing.assert_array_equal(centres[0], [0.0, 0.0])
+
+
+def test_online_update_is_the_running_mean():
+    rng = np.random.default_rng(0)
+    pts = rng.random((20, 3))
+    centres, counts = np.zeros((2, 3)), np.zeros(2)
+    update_centroids_online(centres, counts, pts, np.ones(20, dtype=int))
+    np.testing.assert_allclose(centres[1], pts.mean(axis=0))
+
+
+def test_kmeans_orders_types_by_size_and_is_seeded():
+    pts = np.vstack([np.zeros((3, 2)), np.full((7, 2), 5.0), np.full((5, 2), -5.0)])
+    labels, centres = kmeans(pts, 3, OctaveRandom(0))
+    np.testing.assert_array_equal(np.bincount(labels), [7, 5, 3])
+    np.testing.assert_allclose(centres, [[5, 5], [-5, -5], [0, 0]])
+    again, _ = kmeans(pts, 3, OctaveRandom(0))
+    np.testing.assert_array_equal(labels, again)
+
+
+def test_kmeans_too_few_samples():
+    with pytest.raises(InputError, match="only 2 regions for 3 clusters"):
+        kmeans(np.zeros((2, 2)), 3, OctaveRandom(0), what="regions")
+
+
+def test_init_centroids():
+    dr = np.array([[0.0, 0.0], [0.2, 0.0], [5.0, 5.0], [5.2, 5.0], [-5.0, 1.0]])
+    changed = np.array([False, False, True, True, True])
+    assign, centres, counts = init_centroids(dr, changed, 2, OctaveRandom(1))
+    np.testing.assert_array_equal(assign, [0, 0, 1, 1, 2])
+    np.testing.assert_allclose(centres[0], [0.1, 0.0])       # mean DR of the unchanged
+    np.testing.assert_allclose(centres[1], [5.1, 5.0])
+    np.testing.assert_array_equal(counts, [2, 2, 1])
+    _, _, counts100 = init_centroids(dr, changed, 2, OctaveRandom(1), count_init=100)
+    np.testing.assert_array_equal(counts100, [100, 100, 100])
+
+
+def test_one_hot():
+    np.testing.assert_array_equal(one_hot(np.array([2, 0]), 3), [[0, 0, 1], [1, 0, 0]])

@@ -1,0 +1,242 @@
+"""Tests of drl_np.peers on tiny synthetic pairs (no real data)."""
+import sys
+import types
+
+import numpy as np
+import pytest
+from scipy import linalg
+from sklearn.cluster import KMeans
+
+import drl_np
+from drl_np._validation import InputError
+from drl_np.peers import PEER_METHODS, detect_changes
+from drl_np.peers.cva import cva, cva_direction
+from drl_np.peers.decision import kmeans_threshold
+from drl_np.peers.isfa import sfa_eig
+from drl_np.peers.mad import cca, irmad
+
+
+def _kappa(truth, pred):
+    n = truth.size
+    tp = np.sum(truth & pred); tn = np.sum(~truth & ~pred)
+    fp = np.sum(~truth & pred); fn = np.sum(truth & ~pred)
+    oa = (tp + tn) / n
+    pe = ((tp + fp) * (tp + fn) + (fn + tn) * (fp + tn)) / n ** 2
+    return (oa - pe) / (1 - pe)
+
+
+def _pair(seed=0, m=48, n=48, b=4, shift=None):
+    """t2 = per-band affine(t1) + noise, with a 16x16 block of new land cover.
+
+    The block's change vector is ``shift`` (B,) when given, else a random
+    vector of length 6 per 4x4 cell (several kinds of change).
+    """
+    rng = np.random.default_rng(seed)
+    cells = lambda a: np.kron(a, np.ones((4, 4, 1)))          # (m/4, n/4, b) -> (m, n, b)
+    t1 = cells(rng.normal(size=(m // 4, n // 4, b))) + 0.3 * rng.normal(size=(m, n, b))
+    t2 = 2.0 * t1 + 5.0 + 0.3 * rng.normal(size=(m, n, b))
+    truth = np.zeros((m, n), dtype=bool)
+    truth[8:24, 16:32] = True
+    if shift is None:
+        d = rng.normal(size=(m // 4, n // 4, b))
+        change = cells(6.0 * d / np.linalg.norm(d, axis=2, keepdims=True))
+        t2[truth] += change[truth]
+    else:
+        t2[truth] += shift
+    return t1, t2, truth
+
+
+# -- CVA ----------------------------------------------------------------------
+def test_cva_magnitude_hand_values():
+    x1 = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, -1.0]])
+    x2 = np.array([[3.0, 4.0], [1.0, 2.0], [2.0, -1.0]])
+    mag, diff = cva(x1, x2, scale=False)
+    np.testing.assert_allclose(mag, [5.0, 1.0, 0.0])
+    np.testing.assert_allclose(diff, [[3, 4], [0, 1], [0, 0]])
+
+
+def test_cva_scaled_is_difference_of_zscores():
+    x1 = np.array([[0.0], [2.0]])            # mean 1, std 1 -> z = -1, 1
+    x2 = np.array([[10.0], [30.0]])          # mean 20, std 10 -> z = -1, 1
+    mag, _ = cva(x1, x2, scale=True)
+    np.testing.assert_allclose(mag, [0.0, 0.0], atol=1e-12)
+    mag, _ = cva(x1, np.array([[30.0], [10.0]]), scale=True)
+    np.testing.assert_allclose(mag, [2.0, 2.0])
+
+
+def test_cva_direction_hand_values():
+    ang = cva_direction(np.array([[3.0, 4.0], [-1.0, 0.0]]))
+    np.testing.assert_allclose(ang[:, 0], [np.arctan2(4, 3), np.pi])
+    # 3 bands: first angle acos(d1/||d||), second atan2(d3, d2)
+    ang = cva_direction(np.array([[1.0, 1.0, 1.0]]))
+    np.testing.assert_allclose(ang[0], [np.arccos(1 / np.sqrt(3)), np.pi / 4])
+
+
+# -- MAD / IRMAD --------------------------------------------------------------
+def _correlated(seed, p=500, b=3):
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(p, b))
+    x1 = z @ rng.normal(size=(b, b)) + 0.5 * rng.normal(size=(p, b))
+    x2 = z @ rng.normal(size=(b, b)) + 0.8 * rng.normal(size=(p, b))
+    return x1, x2
+
+
+def _cca_by_svd(x1, x2, w):
+    """Canonical correlations: singular values of S11^-1/2 S12 S22^-1/2."""
+    cov = np.cov(np.hstack([x1, x2]), rowvar=False, aweights=w, bias=True)
+    b = x1.shape[1]
+    s11, s22, s12 = cov[:b, :b], cov[b:, b:], cov[:b, b:]
+    inv_sqrt = lambda s: linalg.inv(linalg.sqrtm(s)).real
+    return np.sort(linalg.svdvals(inv_sqrt(s11) @ s12 @ inv_sqrt(s22)))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cca_correlations_match_whitening_svd(weighted):
+    x1, x2 = _correlated(1)
+    w = np.random.default_rng(2).uniform(0.1, 1.0, x1.shape[0]) if weighted else np.ones(x1.shape[0])
+    rho, a, b, c1, c2 = cca(x1, x2, w)
+    np.testing.assert_allclose(rho, _cca_by_svd(x1, x2, w), rtol=1e-9)
+    # the variates themselves have unit variance and correlation rho
+    u, v = c1 @ a, c2 @ b
+    wn = w / w.sum()
+    np.testing.assert_allclose((wn[:, None] * u * u).sum(0), 1.0, rtol=1e-9)
+    np.testing.assert_allclose((wn[:, None] * u * v).sum(0), rho, rtol=1e-9)
+
+
+def test_mad_chi2_is_sum_of_standardised_variates():
+    x1, x2 = _correlated(3)
+    out = irmad(x1, x2, max_iter=1)
+    np.testing.assert_allclose(out["sigma2"], 2 * (1 - out["rho"]))
+    np.testing.assert_allclose(out["mad"].var(axis=0), out["sigma2"], rtol=1e-9)
+    np.testing.assert_allclose(out["chi2"], (out["mad"] ** 2 / out["sigma2"]).sum(1))
+
+
+def test_irmad_invariant_to_per_band_affine_transforms():
+    t1, t2, _ = _pair(4)
+    gain1, off1 = np.array([3.0, -0.5, 10.0, 1.0]), np.array([100.0, -3.0, 0.0, 7.0])
+    gain2, off2 = np.array([-2.0, 0.1, 1.0, 4.0]), np.array([0.0, 50.0, -9.0, 1.0])
+    ref = detect_changes(t1, t2, "irmad")
+    out = detect_changes(t1 * gain1 + off1, t2 * gain2 + off2, "irmad")
+    np.testing.assert_allclose(out.ci_map, ref.ci_map, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(out.info["canonical_correlations"],
+                               ref.info["canonical_correlations"], atol=1e-9)
+    assert np.array_equal(out.change_map, ref.change_map)
+
+
+def test_irmad_reweighting_raises_no_change_correlations():
+    t1, t2, _ = _pair(5)
+    mad = detect_changes(t1, t2, "mad")
+    ir = detect_changes(t1, t2, "irmad")
+    assert ir.info["n_iter"] > 1
+    # down-weighting the changed block makes the no-change relation tighter
+    assert ir.info["canonical_correlations"][0] > mad.info["canonical_correlations"][0]
+
+
+# -- ISFA ---------------------------------------------------------------------
+def test_sfa_eig_solves_generalised_problem_b_orthonormal():
+    rng = np.random.default_rng(6)
+    g = rng.normal(size=(5, 5)); h = rng.normal(size=(5, 5))
+    mat_a, mat_b = g @ g.T, h @ h.T + 5 * np.eye(5)
+    lam, w = sfa_eig(mat_a, mat_b)
+    np.testing.assert_allclose(mat_a @ w, mat_b @ w * lam, atol=1e-10)
+    np.testing.assert_allclose(w.T @ mat_b @ w, np.eye(5), atol=1e-10)
+    assert np.all(np.diff(lam) >= 0)
+
+
+def test_isfa_variates_have_variance_lambda():
+    from drl_np.peers.isfa import isfa
+    x1, x2 = _correlated(7)
+    out = isfa(x1, x2, max_iter=1)
+    np.testing.assert_allclose(out["sfa"].var(axis=0), out["lam"], rtol=1e-9)
+
+
+# -- all peers ----------------------------------------------------------------
+_DEFAULT_RULES = {"cva": "otsu", "pca-kmeans": "kmeans", "mad": "kmeans",
+                  "irmad": "kmeans", "isfa": "otsu"}
+
+
+@pytest.mark.parametrize("method", PEER_METHODS)
+def test_each_peer_finds_planted_block_deterministically(method):
+    t1, t2, truth = _pair(8)
+    res = detect_changes(t1, t2, method, random_state=3)
+    assert _kappa(truth, res.change_map) > 0.8
+    assert res.rule == _DEFAULT_RULES[method]
+    again = detect_changes(t1, t2, method, random_state=3)
+    assert np.array_equal(res.type_map, again.type_map)
+    assert np.array_equal(res.ci_map, again.ci_map)
+    assert res.ci_map.shape == truth.shape and res.type_map.shape == truth.shape
+    assert np.array_equal(res.change_map, res.type_map > 0)
+    assert np.array_equal(res.change_map, res.ci_map > res.threshold)
+
+
+@pytest.mark.parametrize("method", PEER_METHODS)
+def test_masked_pixels_are_nan_and_minus_one(method):
+    t1, t2, _ = _pair(9)
+    mask = np.ones(t1.shape[:2], dtype=bool)
+    mask[40:, :] = False
+    res = detect_changes(t1, t2, method, mask=mask)
+    assert np.all(np.isnan(res.ci_map[~mask])) and np.all(np.isfinite(res.ci_map[mask]))
+    assert np.all(res.type_map[~mask] == -1) and not res.change_map[~mask].any()
+
+
+@pytest.mark.parametrize("method", ["cva", "mad", "irmad", "isfa"])
+def test_statistics_use_valid_pixels_only(method):
+    t1, t2, _ = _pair(10)
+    mask = np.ones(t1.shape[:2], dtype=bool)
+    mask[40:, :] = False
+    a = detect_changes(t1, t2, method, mask=mask)
+    t1b, t2b = t1.copy(), t2.copy()
+    t1b[~mask] = 1e6                              # garbage where masked
+    t2b[~mask] = -1e6
+    b = detect_changes(t1b, t2b, method, mask=mask)
+    np.testing.assert_allclose(a.ci_map[mask], b.ci_map[mask], rtol=1e-9)
+
+
+def test_change_types_separate_two_kinds_of_change():
+    t1, t2, _ = _pair(11, shift=np.array([4.0, -4.0, 3.0, -3.0]))
+    t2[30:40, 2:12] += np.array([-4.0, 4.0, -3.0, 3.0])     # the opposite change
+    res = detect_changes(t1, t2, "cva", n_types=2, random_state=0)
+    kinds = {int(np.median(res.type_map[8:24, 16:32])), int(np.median(res.type_map[30:40, 2:12]))}
+    assert kinds == {1, 2}
+    assert np.all(res.type_map[10:22, 18:30] == 1)     # bigger block is type 1
+
+
+# -- decision rules -----------------------------------------------------------
+def test_kmeans_threshold_hand_values_and_sklearn():
+    assert kmeans_threshold(np.array([0.0, 1.0, 2.0, 10.0, 11.0])) == 5.75
+    v = np.concatenate([np.random.default_rng(0).normal(0, 1, 3000),
+                        np.random.default_rng(1).normal(6, 2, 600)])
+    centres = KMeans(n_clusters=2, n_init=10, random_state=0).fit(v[:, None]).cluster_centers_
+    assert kmeans_threshold(v) == pytest.approx(centres.mean(), rel=1e-9)
+
+
+def test_chi_square_rules_threshold_sqrt_and_square_back(monkeypatch):
+    fake = types.ModuleType("drl_np.ggki")
+    fake.threshold_values = lambda values, method: 2.0
+    monkeypatch.setitem(sys.modules, "drl_np.ggki", fake)
+    monkeypatch.setattr(drl_np, "ggki", fake, raising=False)
+    t1, t2, _ = _pair(13)
+    res = detect_changes(t1, t2, "irmad", threshold="ki")
+    assert res.threshold == 4.0 and res.rule == "ki"
+    res = detect_changes(t1, t2, "cva", threshold="ggki")
+    assert res.threshold == 2.0
+
+
+@pytest.mark.parametrize("kwargs, word", [
+    ({"method": "pca"}, "method"),
+    ({"method": "cva", "threshold": "mean"}, "threshold"),
+    ({"method": "cva", "block_size": 3}, "block_size"),
+    ({"method": "cva", "mask": np.ones((3, 3), dtype=bool)}, "mask"),
+    ({"method": "cva", "n_types": 0}, "n_types"),
+])
+def test_bad_input_names_the_value(kwargs, word):
+    t1, t2, _ = _pair(15)
+    with pytest.raises(InputError, match=word):
+        detect_changes(t1, t2, **kwargs)
+
+
+def test_constant_band_is_an_input_error():
+    t1, t2, _ = _pair(16)
+    t1[:, :, 2] = 7.0
+    with pytest.raises(InputError, match="constant"):
+        detect_changes(t1, t2, "irmad")
