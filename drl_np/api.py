@@ -126,7 +126,8 @@ def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
     if regions.n_regions < schedule[0]:
         raise InputError(
             f"only {regions.n_regions} valid regions for K0 = {schedule[0]} clusters; use more "
-            "regions (a larger n_segments or unit='pixel') or a smaller schedule")
+            "regions (a larger n_segments, -p n_segments=N on the command line; or unit='pixel', "
+                "--unit pixel) or a smaller schedule")
 
     model = _estimator(method, schedule, params, rng)
     model.fit(regions.x1, regions.x2)

@@ -29,6 +29,7 @@ METHODS = ("drlnet2", "drlnet1", "sae-km", "raw-km",
 _FIXED_OUTPUTS = ("cda_map.tif", "cda_map.png", "ci_map.tif", "ci_map.png",
                   "summary.png", "report.json", "areas.csv")
 _IGNORE = 255
+_DEMO_SCHEDULE = (25, 15, 8, 4)
 
 
 class _UsageError(Exception):
@@ -143,6 +144,8 @@ _DEMO_EXAMPLES = """\
 examples:
   drl-np demo                       # DRLnet2 on the synthetic scene -> ./drl_np_demo
   drl-np demo --method raw-km --out /tmp/demo_rawkm
+
+The scene has 4 change types, so the default schedule here is 25,15,8,4.
 """
 
 _EVAL_EXAMPLES = """\
@@ -366,6 +369,8 @@ def _job(r1, r2, gt, out_dir, args, inputs, protected, t_read):
         with open(out.stage("report.json"), "w") as f:
             json.dump(rep, f, indent=2, allow_nan=False)
             f.write("\n")
+    for name in sorted(out.names):
+        log.debug("wrote %s", os.path.join(out_dir, name))
     return rep
 
 
@@ -428,6 +433,11 @@ def _cmd_run(args):
     if args.gt is not None:
         gt = io.read_labels(args.gt, var=vgt, name="ground truth")
         protected.append(args.gt)
+    for name, r in (("t1", r1), ("t2", r2)):
+        log.debug("%s: %s, %dx%d, %d of %d bands, nodata %s, %d invalid pixels, "
+                  "georeferenced: %s", name, r.path, r.data.shape[0], r.data.shape[1],
+                  r.data.shape[2], r.n_file_bands, r.nodata, int((~r.valid).sum()),
+                  bool(r.georef))
     inputs = {
         "t1": args.t1, "t2": args.t2, "pair": args.pair, "gt": args.gt,
         "bands": args.bands, "band_names": r1.band_names,
@@ -458,6 +468,9 @@ def _cmd_demo(args):
     inputs = {"scene": "drl_np.datasets.synthetic_pair", "shape": [256, 256],
               "bands": 4, "n_change_types": 4, "scene_seed": args.seed,
               "unit": args.unit, "seed": args.seed}
+    if args.schedule is None:
+        # the scene has 4 change types; end the paper's schedule at K_T = 4
+        args.schedule = _DEMO_SCHEDULE
     if args.method.startswith("drlnet"):
         log.info("%s takes a minute or two; 'drl-np demo --method raw-km' is instant",
                  args.method)

@@ -16,7 +16,7 @@ format of the project's data sets (arrays ``t1``, ``t2``, optional ``gt``,
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 

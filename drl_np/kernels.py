@@ -118,14 +118,10 @@ def algorithm1_epoch_numba(net, x1, x2, target, lam, assign, centres, counts, kk
     target = np.ascontiguousarray(target, dtype=np.float64)
     lam_f = np.ascontiguousarray(lam, dtype=np.float64)
     kk = np.ascontiguousarray(kk, dtype=np.int64)
-    numbatches = x1.shape[0] // batchsize
-    used = kk[:numbatches * batchsize]
-    if np.asarray(centres).shape[0] < 2 and np.any(lam_f[used] > 0):
-        raise ValueError(f"centres has {np.asarray(centres).shape[0]} row(s) but changed samples need "
-                         "a change centroid (rows 1..K); pass (1 + K, r) centres")
     assign_k = _writable(assign, np.int64)
     centres_k = _writable(centres, np.float64)
     counts_k = _writable(counts, np.float64)
+    _check_shapes(net, x1, x2, target, lam_f, assign_k, centres_k, counts_k, kk, batchsize)
 
     sizes = n_out * (n_in + 1)
     w_off = np.zeros(sizes.shape[0] + 1, dtype=np.int64)
@@ -153,6 +149,39 @@ def algorithm1_epoch_numba(net, x1, x2, target, lam, assign, centres, counts, kk
         if mine is not theirs:
             theirs[...] = mine
     return L
+
+
+def _check_shapes(net, x1, x2, target, lam, assign, centres, counts, kk, batchsize):
+    """The kernel reads without bounds checks: every shape and index it uses
+    is checked here, each error naming the value and the fix."""
+    n = x1.shape[0]
+    d, r, n_classes = net.branch_size[0], net.head_size[-2], net.head_size[-1]
+    if batchsize < 1:
+        raise ValueError(f"batchsize must be a positive integer, got {batchsize}")
+    if x1.ndim != 2 or x2.shape != x1.shape or x1.shape[1] != d:
+        raise ValueError(f"x1 and x2 must both be (n, {d}) arrays, got {x1.shape} and {x2.shape}; "
+                         "pass the samples the network was built for")
+    if target.shape != (n, n_classes):
+        raise ValueError(f"target must be ({n}, {n_classes}) (one-hot rows per sample), got "
+                         f"{target.shape}; re-create the output layer for the class count")
+    for name, a in (("lam", lam), ("assign", assign), ("kk", kk)):
+        if a.shape != (n,):
+            raise ValueError(f"{name} must have shape ({n},), one entry per sample, got {a.shape}")
+    if centres.ndim != 2 or centres.shape[1] != r or centres.shape[0] < 1:
+        raise ValueError(f"centres must be (1 + K, {r}) (one DR-sized row per label), got {centres.shape}")
+    if counts.shape != (centres.shape[0],):
+        raise ValueError(f"counts must have shape ({centres.shape[0]},), one per centre row, got {counts.shape}")
+    numbatches = n // batchsize
+    used = kk[:numbatches * batchsize]
+    if used.size and (used.min() < 0 or used.max() >= n):
+        raise ValueError(f"kk must hold sample indices in [0, {n}), got values in "
+                         f"[{used.min()}, {used.max()}]; pass a 0-based permutation")
+    if used.size and (assign[used].min() < 0 or assign[used].max() >= centres.shape[0]):
+        raise ValueError(f"assign must hold labels in [0, {centres.shape[0]}) (rows of centres), got "
+                         f"values in [{assign[used].min()}, {assign[used].max()}]")
+    if centres.shape[0] < 2 and np.any(lam[used] > 0):
+        raise ValueError(f"centres has {centres.shape[0]} row(s) but changed samples need a change "
+                         "centroid (rows 1..K); pass (1 + K, r) centres")
 
 
 @numba.njit(cache=True)
@@ -400,7 +429,7 @@ def _algorithm1_kernel(x1, x2, target, lam, assign, centres, counts, kk, bs, alp
                 for c in range(r_dr):
                     e = dr[r, c + 1] - centres[k, c]
                     sq += e * e
-                if k == 1 or sq < best_sq:
+                if k == 1 or sq < best_sq or (sq != sq and best_sq == best_sq):  # np.argmin: first NaN wins
                     best = k
                     best_sq = sq
             new_type[r] = best

@@ -112,6 +112,12 @@ def algorithm1_epoch(net, x1, x2, target, lam, assign, centres, counts, kk, batc
     return L
 
 
+def _log_epoch(stage, epoch, n_epochs, start, loss):
+    """One line per epoch, modelled on the toolbox's nntrain line."""
+    logger.info("%s %d/%d. Took %.3g seconds. Mini-batch mean joint loss is %.6g",
+                stage, epoch + 1, n_epochs, time.perf_counter() - start, loss)
+
+
 class DRLnet:
     """Deep difference representation learning (DRLnet, IJCAI-17).
 
@@ -226,7 +232,8 @@ class DRLnet:
         if x1.shape[0] < schedule[0]:
             raise InputError(
                 f"only {x1.shape[0]} valid regions for K0 = {schedule[0]} clusters; use more "
-                "regions (a larger n_segments or unit='pixel') or a smaller schedule")
+                "regions (a larger n_segments, -p n_segments=N on the command line; or unit='pixel', "
+                "--unit pixel) or a smaller schedule")
         if x1.shape[0] < self.batchsize:
             raise InputError(f"only {x1.shape[0]} samples for a batch of {self.batchsize}; lower batchsize")
         return x1, x2, schedule
@@ -264,12 +271,12 @@ class DRLnet:
             lam_f = lam.astype(np.float64)
             epoch_losses = []
             for epoch in range(self.finetune_epochs):
+                start = time.perf_counter()
                 kk = rng.randperm(n)
                 L = algorithm1_epoch(net, x1, x2, target, lam_f, assign, centres, counts, kk,
                                      self.batchsize, self.alpha, update_branch)
                 epoch_losses.append(float(L.mean()))
-                logger.debug("K=%d epoch %d/%d: mean joint loss %.6g", k_t, epoch + 1,
-                             self.finetune_epochs, epoch_losses[-1])
+                _log_epoch(f"K={k_t} epoch", epoch, self.finetune_epochs, start, epoch_losses[-1])
             self.losses_[f"finetune K={k_t}"] = epoch_losses
             self.timings_["finetune"] += time.perf_counter() - tic
             tic = time.perf_counter()
@@ -320,10 +327,12 @@ class DRLnet:
         centres = np.zeros((1, self.head[-1]))
         counts = np.zeros(1)
         for epoch in range(self.pretrain_epochs):
+            start = time.perf_counter()
             kk = rng.randperm(x1.shape[0])
             L = algorithm1_epoch(net, x1, x2, target, zeros, assign, centres, counts, kk,
                                  self.batchsize, 0.0, True)
             losses.append(float(L.mean()))
+            _log_epoch("pre-training epoch", epoch, self.pretrain_epochs, start, losses[-1])
         self.losses_["pretrain"] = losses
         net.learning_rate = self.learning_rate
         return net

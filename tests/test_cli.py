@@ -257,3 +257,15 @@ def test_bad_input(tmp_path, files, scene, capsys, case):
     assert "Traceback" not in err and out == ""
     after = {p: os.path.getmtime(p) for p in map(str, tmp_path.rglob("*"))}
     assert after == before                                # nothing written or changed
+
+
+def test_demo_raw_km(tmp_path, capsys):
+    out = tmp_path / "demo"
+    code, stdout, err = run(["demo", "--out", out, "--method", "raw-km", "-q"], capsys)
+    assert code == 0, err
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["inputs"]["scene"] == "drl_np.datasets.synthetic_pair"
+    assert rep["params"]["schedule"] == [25, 15, 8, 4] and rep["n_change_types"] == 4
+    acc = rep["metrics"]["multiclass"]["acc"]
+    assert f"ACC {acc:.4f}" in stdout and str(out) in stdout
+    assert list(rep["change_types"][0]["mean_change"]) == ["red", "green", "blue", "nir"]

@@ -217,9 +217,9 @@ def test_chi_square_rules_threshold_sqrt_and_square_back(monkeypatch):
     monkeypatch.setattr(drl_np, "ggki", fake, raising=False)
     t1, t2, _ = _pair(13)
     res = detect_changes(t1, t2, "irmad", threshold="ki")
-    assert res.threshold == 4.0 and res.rule == "ki"
+    assert res.threshold == pytest.approx(4.0) and res.rule == "ki"
     res = detect_changes(t1, t2, "cva", threshold="ggki")
-    assert res.threshold == 2.0
+    assert res.threshold == pytest.approx(2.0) and res.threshold < 2.0
 
 
 @pytest.mark.parametrize("kwargs, word", [

@@ -56,7 +56,8 @@ class PeerResult:
     type_map : ndarray of int, shape (M, N)
         0 unchanged, 1..K change types (by decreasing size), -1 masked.
     threshold : float
-        Decision threshold in ``ci_map`` units.
+        Decision threshold in ``ci_map`` units (changed = ``ci_map >
+        threshold``); NaN when the rule found none (then nothing is changed).
     rule : str
         Decision rule used, one of :data:`DECISION_RULES`.
     info : dict

@@ -74,6 +74,9 @@ def threshold_values(values, rule):
     ``"ggki"`` and ``"ki"`` come from :mod:`drl_np.ggki`, ``"otsu"`` from
     :func:`skimage.filters.threshold_otsu` (256 bins) and ``"kmeans"`` from
     :func:`kmeans_threshold`. Values must be finite with two distinct ones.
+    A value is changed when it is strictly above the returned threshold
+    (:mod:`drl_np.ggki` selects ``value >= T``, so its ``T`` is moved one
+    ulp down). NaN means the rule found no threshold.
     """
     if rule == "kmeans":
         return kmeans_threshold(values)
@@ -81,4 +84,5 @@ def threshold_values(values, rule):
         from skimage.filters import threshold_otsu
         return float(threshold_otsu(values, nbins=256))
     from drl_np import ggki  # imported here: written alongside this module
-    return float(ggki.threshold_values(values, method=rule))
+    t = float(ggki.threshold_values(values, method=rule))
+    return float(np.nextafter(t, -np.inf)) if np.isfinite(t) else t
