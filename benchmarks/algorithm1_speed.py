@@ -4,12 +4,16 @@ Default DRLnet sizes (d = 36, branch (100, 50), head (50, 20), 25 classes),
 n = 5000 sample pairs, batch 10, alpha 0.1, sparsity 0.1, half the samples
 changed into 5 types. Each engine runs one warm-up epoch (Numba compiles or
 loads its cache there), then the median of 5 timed epochs is reported as a
-markdown table. Run with ``python -m benchmarks.algorithm1_speed``.
+markdown table. A second table times the kernel's two kinds of small
+matrix product at each default layer shape, written as loops against
+``np.dot`` (BLAS) inside Numba: the measurement behind the kernel's use of
+``np.dot``. Run with ``python -m benchmarks.algorithm1_speed``.
 """
 import argparse
 import statistics
 import time
 
+import numba
 import numpy as np
 
 from drl_np.drlnet import drnet_setup
@@ -49,6 +53,65 @@ def time_engine(epoch_function, repeats=5, **sizes):
     return statistics.median(times)
 
 
+@numba.njit
+def _forward_loops(a, w, z, reps):
+    """z = a @ w.T as loops (bias column included), ``reps`` times."""
+    m, n_cols = a.shape
+    for _ in range(reps):
+        for r in range(m):
+            for o in range(w.shape[0]):
+                s = 0.0
+                for k in range(n_cols):
+                    s += a[r, k] * w[o, k]
+                z[r, o] = s
+
+
+@numba.njit
+def _forward_dot(a, w, z, reps):
+    for _ in range(reps):
+        np.dot(a, w.T, z)
+
+
+@numba.njit
+def _gradient_loops(delta, a, g, reps):
+    """g = delta.T @ a as loops, ``reps`` times."""
+    m, n_cols = a.shape
+    for _ in range(reps):
+        for o in range(g.shape[0]):
+            for k in range(n_cols):
+                g[o, k] = 0.0
+            for r in range(m):
+                v = delta[r, o]
+                for k in range(n_cols):
+                    g[o, k] += v * a[r, k]
+
+
+@numba.njit
+def _gradient_dot(delta, a, g, reps):
+    for _ in range(reps):
+        np.dot(delta.T, a, g)
+
+
+def product_table(batchsize=10, reps=2000):
+    """Microseconds per product, loops against np.dot, per default layer."""
+    rng = OctaveRandom(1)
+    lines = ["| layer (n_in -> n_out) | forward loops | forward np.dot | gradient loops | gradient np.dot |",
+             "|---|---:|---:|---:|---:|"]
+    for n_in, n_out in ((36, 100), (100, 50), (100, 50), (50, 20), (20, 25)):
+        a, w = rng.rand(batchsize, n_in + 1), rng.rand(n_out, n_in + 1)
+        delta = rng.rand(batchsize, n_out)
+        z, g = np.empty((batchsize, n_out)), np.empty((n_out, n_in + 1))
+        cells = []
+        for fn, args in ((_forward_loops, (a, w, z)), (_forward_dot, (a, w, z)),
+                         (_gradient_loops, (delta, a, g)), (_gradient_dot, (delta, a, g))):
+            fn(*args, 1)                                    # compile
+            tic = time.perf_counter()
+            fn(*args, reps)
+            cells.append(f"{(time.perf_counter() - tic) / reps * 1e6:.2f}")
+        lines.append(f"| {n_in} -> {n_out} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=5000)
@@ -62,6 +125,8 @@ def main(argv=None):
     print("|---|---:|---:|")
     print(f"| numpy (`recurrent.algorithm1_epoch`) | {t_numpy:.3f} | 1.0x |")
     print(f"| numba (`kernels.algorithm1_epoch_numba`) | {t_numba:.3f} | {t_numpy / t_numba:.1f}x |")
+    print(f"\nSmall products inside Numba, batch 10, microseconds per call:\n")
+    print(product_table())
 
 
 if __name__ == "__main__":

@@ -64,12 +64,13 @@ DATASET_TRAITS = {
 
 
 # -- one run -------------------------------------------------------------------
-def load_data(dataset, path=None):
+def load_data(dataset, path=None, synthetic_shape=None):
     """(t1, t2, gt, mask, kind, schedule) of a data set; kind is 'analysis'
-    (multi-class ground truth) or 'binary'."""
+    (multi-class ground truth) or 'binary'. The synthetic scene has its
+    default size unless ``synthetic_shape`` is given (for tests)."""
     from drl_np.datasets import load_pair, synthetic_pair
     if dataset == SYNTHETIC:
-        t1, t2, gt = synthetic_pair()
+        t1, t2, gt = synthetic_pair(**({"shape": tuple(synthetic_shape)} if synthetic_shape else {}))
         return t1, t2, gt, None, "analysis", SYNTHETIC_SCHEDULE
     pair = load_pair(path)
     labelled = pair.gt[pair.mask & (pair.gt != 255)]
@@ -93,7 +94,7 @@ def score(gt, cda_map, kind, mask=None):
     return out
 
 
-def run_one(dataset, method, seed=0, path=None, params=None):
+def run_one(dataset, method, seed=0, path=None, params=None, synthetic_shape=None):
     """Run ``method`` on ``dataset`` with ``seed`` and score it (in this process).
 
     Parameters
@@ -106,6 +107,8 @@ def run_one(dataset, method, seed=0, path=None, params=None):
     path : str, optional
     params : dict, optional
         Extra keyword parameters of :func:`drl_np.analyse`.
+    synthetic_shape : tuple of int, optional
+        (M, N) of the synthetic scene instead of its default (tests).
 
     Returns
     -------
@@ -114,7 +117,7 @@ def run_one(dataset, method, seed=0, path=None, params=None):
         timings, n_change_types``; ``seconds`` times ``analyse`` only.
     """
     import drl_np
-    t1, t2, gt, mask, kind, schedule = load_data(dataset, path)
+    t1, t2, gt, mask, kind, schedule = load_data(dataset, path, synthetic_shape)
     params = dict(params or {})
     tic = time.perf_counter()
     res = drl_np.analyse(t1, t2, method=method, random_state=seed, schedule=schedule, **params)
