@@ -97,7 +97,9 @@ def product_table(batchsize=10, reps=2000):
     rng = OctaveRandom(1)
     lines = ["| layer (n_in -> n_out) | forward loops | forward np.dot | gradient loops | gradient np.dot |",
              "|---|---:|---:|---:|---:|"]
-    for n_in, n_out in ((36, 100), (100, 50), (100, 50), (50, 20), (20, 25)):
+    layers = (("branch 1", 36, 100), ("branch 2", 100, 50), ("merge", 100, 50), ("DR", 50, 20),
+              ("classifier", 20, 25))
+    for name, n_in, n_out in layers:
         a, w = rng.rand(batchsize, n_in + 1), rng.rand(n_out, n_in + 1)
         delta = rng.rand(batchsize, n_out)
         z, g = np.empty((batchsize, n_out)), np.empty((n_out, n_in + 1))
@@ -108,7 +110,7 @@ def product_table(batchsize=10, reps=2000):
             tic = time.perf_counter()
             fn(*args, reps)
             cells.append(f"{(time.perf_counter() - tic) / reps * 1e6:.2f}")
-        lines.append(f"| {n_in} -> {n_out} | " + " | ".join(cells) + " |")
+        lines.append(f"| {name}: {n_in} -> {n_out} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -30,6 +30,7 @@ file is rewritten after every data set.
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from collections import OrderedDict
@@ -125,7 +126,7 @@ def run_one(dataset, method, seed=0, path=None, params=None, synthetic_shape=Non
     return {"dataset": dataset, "method": method, "seed": int(seed), "params": params,
             "kind": kind, "shape": list(t1.shape), "scores": score(gt, res.cda_map, kind, mask),
             "seconds": seconds, "timings": {k: float(v) for k, v in res.timings.items()},
-            "n_change_types": int(res.n_change_types)}
+            "n_change_types": int(res.n_change_types), "load1": float(os.getloadavg()[0])}
 
 
 # -- the plan ----------------------------------------------------------------------
@@ -158,8 +159,12 @@ def summarise(records):
     """Group run records by (method, setting) in METHODS order; per group a
     dict of lists of the scores, seconds and memory, and the failures."""
     groups = OrderedDict()
-    for rec in sorted(records, key=lambda r: (METHODS.index(r["method"]) if r["method"] in METHODS
-                                              else 99, setting_of(r["method"], r["params"]), r["seed"])):
+    def order(r):   # METHODS order, the default setting first, then by seed
+        setting = setting_of(r["method"], r["params"])
+        return (METHODS.index(r["method"]) if r["method"] in METHODS else len(METHODS),
+                setting != setting_of(r["method"], {}), setting, r["seed"])
+
+    for rec in sorted(records, key=order):
         key = (rec["method"], setting_of(rec["method"], rec["params"]))
         g = groups.setdefault(key, {"seeds": [], "failed": [], "acc": [], "kappa": [], "f1": [],
                                     "kappa_binary": [], "seconds": [], "peak_rss_mib": []})
@@ -243,6 +248,11 @@ def verdict(dataset, groups, kind):
 
 def render(records, datasets, kinds, missing, notes, info, command):
     """The whole markdown document."""
+    loads = [r["load1"] for r in records if "load1" in r]
+    if loads:
+        notes = list(notes) + [f"1-minute load average at the end of the runs: {min(loads):.1f} to "
+                               f"{max(loads):.1f} on {os.cpu_count()} cores (other work shared the "
+                               "CPU, so seconds are inflated by contention and vary between runs)."]
     out = [header_markdown("drl_np: every method on every data set", info, command, notes)]
     if missing:
         out.append("Data sets not found (skipped): " + ", ".join(missing) + "\n")
@@ -291,6 +301,8 @@ def main(argv=None):
     parser.add_argument("--out", default="benchmarks/RESULTS_compare.md")
     parser.add_argument("--cache", default=None, help="JSON-lines file of finished runs")
     parser.add_argument("--resume", action="store_true", help="reuse the runs in --cache")
+    parser.add_argument("--render-only", action="store_true",
+                        help="only write the tables from the runs in --cache; list the runs not done")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per run")
     parser.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP threads per run")
     args = parser.parse_args(argv)
@@ -337,7 +349,7 @@ def main(argv=None):
             if line.strip():
                 rec = json.loads(line)
                 done[run_key(rec["dataset"], rec["method"], rec["seed"], rec["params"])] = rec
-    kinds = {}
+    kinds, not_run = {}, []
     runs = plan(datasets, methods, seeds, magnitude_seeds)
     out_path = Path(args.out)
     text = render(records, datasets, kinds, missing, notes, info, command)
@@ -345,6 +357,9 @@ def main(argv=None):
         key = run_key(dataset, method, seed, params)
         if key in done and done[key].get("ok", True):
             rec = done[key]
+        elif args.render_only:
+            not_run.append((dataset, method, seed, params))
+            continue
         else:
             path = str(found[dataset]) if dataset != SYNTHETIC else None
             report = run_isolated("benchmarks.compare:run_one",
@@ -369,12 +384,23 @@ def main(argv=None):
         print(f"[{i}/{len(runs)}] {dataset} {method} {setting_of(method, params)} seed {seed}: {status}",
               file=sys.stderr, flush=True)
         last_of_dataset = i == len(runs) or runs[i][0] != dataset
-        if last_of_dataset:
+        if last_of_dataset and not args.render_only:
             idle = [r["rss_before_mib"] for r in records if "rss_before_mib" in r]
             idle_note = ([f"Peak RSS of a child before its run (interpreter + imports, no data): "
                           f"{np.median(idle):.0f} MiB (median)."] if idle else [])
             text = render(records, datasets, kinds, missing, notes + idle_note, info, command)
             out_path.write_text(text)
+    if args.render_only:
+        idle = [r["rss_before_mib"] for r in records if "rss_before_mib" in r]
+        idle_note = ([f"Peak RSS of a child before its run (interpreter + imports, no data): "
+                      f"{np.median(idle):.0f} MiB (median)."] if idle else [])
+        if not_run:
+            idle_note.append(f"{len(not_run)} planned run(s) not done yet: "
+                             + "; ".join(f"{d} {m} {setting_of(m, p)} seed {s}".replace("  ", " ")
+                                         for d, m, s, p in not_run)
+                             + ". Finish with the command above plus `--cache FILE --resume`.")
+        text = render(records, datasets, kinds, missing, notes + idle_note, info, command)
+        out_path.write_text(text)
     print(text)
     return 0
 

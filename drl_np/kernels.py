@@ -6,10 +6,12 @@
 :func:`_algorithm1_kernel` does what the NumPy twin does with
 ``drnet_forward(training=True)``, ``drnet_loss``, ``drnet_backward`` (Eq. 7),
 ``drnet_applygrads``, ``assign_nearest`` (Eq. 8) and
-``update_centroids_online`` (Eq. 9). The small matrix products are loops in
-the NumPy order of terms (bias first, then the inputs in order); results
-agree with the NumPy twin to rounding (BLAS sums in another order), not bit
-for bit. There is no ``fastmath``.
+``update_centroids_online`` (Eq. 9). The matrix products go to BLAS
+(``np.dot``, as the twin's ``@``; loops measured 3-10x slower at batch 10,
+see ``benchmarks/algorithm1_speed.py``); the elementwise steps keep the
+twin's order of operations. Results agree with the twin to rounding (the
+two BLAS calls may sum in another order), not bit for bit; there is no
+``fastmath``.
 
 Data layout (fixed types, so ``cache=True`` compiles once per machine). The
 ``L = n_branch + n_head`` layers are numbered as ``net.W``: branch layers
@@ -170,7 +172,8 @@ def _check_shapes(net, x1, x2, target, lam, assign, centres, counts, kk, batchsi
     if centres.ndim != 2 or centres.shape[1] != r or centres.shape[0] < 1:
         raise ValueError(f"centres must be (1 + K, {r}) (one DR-sized row per label), got {centres.shape}")
     if counts.shape != (centres.shape[0],):
-        raise ValueError(f"counts must have shape ({centres.shape[0]},), one per centre row, got {counts.shape}")
+        raise ValueError(f"counts must have shape ({centres.shape[0]},), one per centre row, "
+                         f"got {counts.shape}")
     numbatches = n // batchsize
     used = kk[:numbatches * batchsize]
     if used.size and (used.min() < 0 or used.max() >= n):

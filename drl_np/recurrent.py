@@ -16,6 +16,8 @@ from .clustering import assign_nearest, init_centroids, kmeans, one_hot, update_
 from .drlnet import (drnet_applygrads, drnet_backward, drnet_forward, drnet_loss, drnet_setup,
                      features, new_output_layer)
 from .ggki import threshold_values
+from .kernels import algorithm1_epoch_numba
+from .kernels import supports as numba_supports
 from .rng import check_random_state
 from .toolbox import saesetup, saetrain
 
@@ -112,6 +114,21 @@ def algorithm1_epoch(net, x1, x2, target, lam, assign, centres, counts, kk, batc
     return L
 
 
+def _epoch_function(engine, net):
+    """Algorithm 1's epoch: the Numba kernel (default when it supports the
+    network) or its NumPy twin (``engine='numpy'``)."""
+    if engine not in (None, "numba", "numpy"):
+        raise InputError(f"engine must be 'numpy', 'numba' or None, got {engine!r}")
+    if engine == "numpy":
+        return algorithm1_epoch
+    if numba_supports(net):
+        return algorithm1_epoch_numba
+    if engine == "numba":
+        raise InputError("engine='numba' does not support this network (it needs at least one "
+                         "branch layer and one hidden head layer); use engine='numpy'")
+    return algorithm1_epoch
+
+
 def _log_epoch(stage, epoch, n_epochs, start, loss):
     """One line per epoch, modelled on the toolbox's nntrain line."""
     logger.info("%s %d/%d. Took %.3g seconds. Mini-batch mean joint loss is %.6g",
@@ -164,6 +181,10 @@ class DRLnet:
         Initial counts of Eq. 9 (**choice**).
     recompute_flags : bool, default True
         Recompute lambda with the fine-tuned g before relabelling (**choice**).
+    engine : {None, 'numba', 'numpy'}
+        Engine of Algorithm 1 and of the autoencoder pre-training: the Numba
+        kernels (default when they support the network) or their readable
+        NumPy twins, equal to 1e-10.
     random_state : None, int or OctaveRandom
         The one stream all draws come from (weights, permutations, K-means
         seeds).
@@ -269,11 +290,12 @@ class DRLnet:
                 new_output_layer(net, n_prev_classes, rng)
             target = one_hot(s_prev, n_prev_classes)
             lam_f = lam.astype(np.float64)
+            run_epoch = _epoch_function(self.engine, net)
             epoch_losses = []
             for epoch in range(self.finetune_epochs):
                 start = time.perf_counter()
                 kk = rng.randperm(n)
-                L = algorithm1_epoch(net, x1, x2, target, lam_f, assign, centres, counts, kk,
+                L = run_epoch(net, x1, x2, target, lam_f, assign, centres, counts, kk,
                                      self.batchsize, self.alpha, update_branch)
                 epoch_losses.append(float(L.mean()))
                 _log_epoch(f"K={k_t} epoch", epoch, self.finetune_epochs, start, epoch_losses[-1])
@@ -326,10 +348,11 @@ class DRLnet:
         assign = np.zeros(x1.shape[0], dtype=np.int64)
         centres = np.zeros((1, self.head[-1]))
         counts = np.zeros(1)
+        run_epoch = _epoch_function(self.engine, net)
         for epoch in range(self.pretrain_epochs):
             start = time.perf_counter()
             kk = rng.randperm(x1.shape[0])
-            L = algorithm1_epoch(net, x1, x2, target, zeros, assign, centres, counts, kk,
+            L = run_epoch(net, x1, x2, target, zeros, assign, centres, counts, kk,
                                  self.batchsize, 0.0, True)
             losses.append(float(L.mean()))
             _log_epoch("pre-training epoch", epoch, self.pretrain_epochs, start, losses[-1])

@@ -60,7 +60,7 @@ def _assert_twins_agree(twins):
 
 def _assert_something_moved(net, state, twins, update_branch):
     """Guard against a vacuous agreement: the epochs really trained."""
-    b_net, b_assign, b_centres, b_counts, _ = twins["numba"]
+    b_net, _, _, b_counts, _ = twins["numba"]
     assert not np.array_equal(b_net.W[-1], net.W[-1])
     assert np.array_equal(b_net.W[0], net.W[0]) != update_branch
     assert b_counts.sum() > state[2].sum()          # Eq. 9 counted the changed samples
