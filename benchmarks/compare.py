@@ -301,6 +301,8 @@ def main(argv=None):
     parser.add_argument("--out", default="benchmarks/RESULTS_compare.md")
     parser.add_argument("--cache", default=None, help="JSON-lines file of finished runs")
     parser.add_argument("--resume", action="store_true", help="reuse the runs in --cache")
+    parser.add_argument("--note", action="append", default=[],
+                        help="a line added to the header (repeatable), e.g. the commands that made the cache")
     parser.add_argument("--render-only", action="store_true",
                         help="only write the tables from the runs in --cache; list the runs not done")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per run")
@@ -340,7 +342,7 @@ def main(argv=None):
              "imports and the loaded pair included; an idle child is noted below).",
              "Schedule (25,15,8,4) on the synthetic scene, (25,15,8,5) on the data sets (their change "
              "types collapse to 'changed' for binary scoring). Every method analyses the whole image; "
-             "scores use labelled pixels only (gt != 255)."]
+             "scores use labelled pixels only (gt != 255)."] + list(args.note)
 
     cache = Path(args.cache) if args.cache else None
     records, done = [], {}

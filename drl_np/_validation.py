@@ -9,7 +9,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["InputError", "check_image", "check_pair", "check_positive_int"]
+__all__ = ["InputError", "check_image", "check_pair", "check_positive_int", "check_samples"]
 
 
 class InputError(ValueError):
@@ -53,3 +53,15 @@ def check_positive_int(value, name, minimum=1):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+def check_samples(x1, x2):
+    """Return the sample pairs as C-contiguous float64 (n, d) arrays of one
+    shape, free of NaN and inf."""
+    x1 = np.ascontiguousarray(x1, dtype=np.float64)
+    x2 = np.ascontiguousarray(x2, dtype=np.float64)
+    if x1.ndim != 2 or x1.shape != x2.shape:
+        raise InputError(f"x1 and x2 must be (n, d) arrays of one shape, got {x1.shape} and {x2.shape}")
+    if not (np.isfinite(x1).all() and np.isfinite(x2).all()):
+        raise InputError("samples contain NaN or inf; mask those pixels (mask= or nodata=) first")
+    return x1, x2

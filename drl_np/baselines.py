@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from ._validation import InputError, check_positive_int
+from ._validation import InputError, check_positive_int, check_samples
 from .clustering import kmeans
 from .recurrent import change_flags
 from .rng import check_random_state
@@ -29,12 +29,7 @@ class _DifferenceKMeans:
         self.random_state = random_state
 
     def _check(self, x1, x2):
-        x1 = np.ascontiguousarray(x1, dtype=np.float64)
-        x2 = np.ascontiguousarray(x2, dtype=np.float64)
-        if x1.ndim != 2 or x1.shape != x2.shape:
-            raise InputError(f"x1 and x2 must be (n, d) arrays of one shape, got {x1.shape} and {x2.shape}")
-        if not (np.isfinite(x1).all() and np.isfinite(x2).all()):
-            raise InputError("samples contain NaN or inf; mask those pixels (mask= or nodata=) first")
+        x1, x2 = check_samples(x1, x2)
         check_positive_int(self.n_types, "n_types")
         return x1, x2
 

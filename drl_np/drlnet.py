@@ -31,6 +31,7 @@ import numpy as np
 
 from .rng import check_random_state
 from .toolbox.activations import sigm
+from .toolbox.nn import apply_layer_gradient
 
 __all__ = ["DRNetwork", "drnet_setup", "drnet_forward", "drnet_backward",
            "drnet_applygrads", "drnet_loss", "new_output_layer", "drnet_checknumgrad"]
@@ -292,15 +293,9 @@ def drnet_backward(net, cache, target, lam, centres, alpha, update_branch=True):
 def drnet_applygrads(net, dW):
     """nnapplygrads on every layer with a gradient (frozen layers are ``None``)."""
     for i, g in enumerate(dW):
-        if g is None:
-            continue
-        if net.weight_penalty_l2 > 0:
-            g = g + net.weight_penalty_l2 * np.hstack([np.zeros((g.shape[0], 1)), net.W[i][:, 1:]])
-        step = net.learning_rate * g
-        if net.momentum > 0:
-            net.vW[i] = net.momentum * net.vW[i] + step
-            step = net.vW[i]
-        net.W[i] = net.W[i] - step
+        if g is not None:
+            net.W[i], net.vW[i] = apply_layer_gradient(net.W[i], net.vW[i], g, net.learning_rate,
+                                                       net.momentum, net.weight_penalty_l2)
     return net
 
 

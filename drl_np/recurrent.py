@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from ._validation import InputError, check_positive_int
+from ._validation import InputError, check_positive_int, check_samples
 from .clustering import assign_nearest, init_centroids, kmeans, one_hot, update_centroids_online
 from .drlnet import (drnet_applygrads, drnet_backward, drnet_forward, drnet_loss, drnet_setup,
                      features, new_output_layer)
@@ -235,12 +235,7 @@ class DRLnet:
 
     # -- validation ------------------------------------------------------------
     def _validate(self, x1, x2):
-        x1 = np.ascontiguousarray(x1, dtype=np.float64)
-        x2 = np.ascontiguousarray(x2, dtype=np.float64)
-        if x1.ndim != 2 or x1.shape != x2.shape:
-            raise InputError(f"x1 and x2 must be (n, d) arrays of one shape, got {x1.shape} and {x2.shape}")
-        if not (np.isfinite(x1).all() and np.isfinite(x2).all()):
-            raise InputError("samples contain NaN or inf; mask those pixels (mask= or nodata=) first")
+        x1, x2 = check_samples(x1, x2)
         schedule = tuple(check_positive_int(k, "each schedule entry") for k in self.schedule)
         if len(schedule) < 2 or any(a <= b for a, b in zip(schedule, schedule[1:])):
             raise InputError(f"schedule must be strictly decreasing with at least two entries "

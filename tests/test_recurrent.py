@@ -115,3 +115,24 @@ def test_unknown_parameter_is_named(scenes):
     t1, t2, _ = scenes[0]
     with pytest.raises(InputError, match="unknown parameter"):
         drl_np.analyse(t1, t2, method="raw-km", n_epochs=3)
+
+
+def test_numba_and_numpy_engines_give_the_same_maps(scenes):
+    t1, t2, _ = (a[:96, :96] for a in scenes[2])
+    kw = dict(method="drlnet2", schedule=(12, 6, 3), finetune_epochs=2, pretrain_epochs=2,
+              sae_epochs=1, random_state=3)
+    a = drl_np.analyse(t1, t2, engine="numpy", **kw)
+    b = drl_np.analyse(t1, t2, engine="numba", **kw)
+    for k in a.maps:
+        np.testing.assert_array_equal(a.maps[k], b.maps[k])
+    # each engine matches the other to ~1e-15 per step (tests/test_kernels.py,
+    # tests/test_toolbox_numba.py); over a whole run, the autoencoder stage at
+    # learning rate 1 amplifies those last-bit differences to ~1e-9
+    for stage in a.losses:
+        np.testing.assert_allclose(a.losses[stage], b.losses[stage], rtol=1e-7, atol=0)
+
+
+def test_unknown_engine_is_named():
+    r, x1, x2 = _toy()
+    with pytest.raises(InputError, match="engine must be"):
+        DRLnet(schedule=(8, 4), engine="cuda", pretrain_epochs=1, sae_epochs=0).fit(x1, x2)

@@ -3,7 +3,7 @@ import random
 import numpy as np
 import pytest
 
-from drl_np.rng import OctaveRandom, check_random_state, knuth_shuffle
+from drl_np.rng import OctaveRandom, _knuth_shuffle_numba, check_random_state, knuth_shuffle
 
 # First values of Octave's rand('state', s); rand(3, 1), read off reference/dlt
 # (case1's x(1:2, 1) for s = 1) and Python's random module, which seeds MT19937
@@ -67,3 +67,10 @@ def test_check_random_state():
 def test_draw_seed_is_deterministic():
     assert OctaveRandom(2).draw_seed() == OctaveRandom(2).draw_seed()
     assert 0 <= OctaveRandom(2).draw_seed() < 2**31 - 1
+
+
+def test_compiled_shuffle_equals_its_numpy_twin():
+    for n in (1, 2, 17, 1000):
+        r = OctaveRandom(n).uniform(n)
+        np.testing.assert_array_equal(_knuth_shuffle_numba(r), knuth_shuffle(r))
+    assert _knuth_shuffle_numba(np.array([0.9, 0.1, 0.6, 0.2])).dtype == np.int64

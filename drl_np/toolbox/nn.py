@@ -214,17 +214,20 @@ def nnapplygrads(nn):
     ``vW <- momentum * vW + dW`` and the step is ``vW``; ``W <- W - step``.
     """
     for i in range(nn.n - 1):
-        if nn.weight_penalty_l2 > 0:
-            penalty = np.hstack([np.zeros((nn.W[i].shape[0], 1)), nn.W[i][:, 1:]])
-            dW = nn.dW[i] + nn.weight_penalty_l2 * penalty
-        else:
-            dW = nn.dW[i]
-        dW = nn.learning_rate * dW
-        if nn.momentum > 0:
-            nn.vW[i] = nn.momentum * nn.vW[i] + dW
-            dW = nn.vW[i]
-        nn.W[i] = nn.W[i] - dW
+        nn.W[i], nn.vW[i] = apply_layer_gradient(nn.W[i], nn.vW[i], nn.dW[i], nn.learning_rate,
+                                                 nn.momentum, nn.weight_penalty_l2)
     return nn
+
+
+def apply_layer_gradient(W, vW, dW, learning_rate, momentum, weight_penalty_l2):
+    """nnapplygrads for one layer; returns the new ``(W, vW)``."""
+    if weight_penalty_l2 > 0:
+        dW = dW + weight_penalty_l2 * np.hstack([np.zeros((W.shape[0], 1)), W[:, 1:]])
+    dW = learning_rate * dW
+    if momentum > 0:
+        vW = momentum * vW + dW
+        dW = vW
+    return W - dW, vW
 
 
 def _check_training_data(nn, train_x, train_y, batchsize, numepochs, drop_last=False):
