@@ -87,7 +87,8 @@ def _positive_float(text):
 
 
 _RESERVED = {"schedule": "--schedule", "unit": "--unit", "random_state": "--seed",
-             "nodata": "--nodata", "mask": "--nodata", "method": "--method"}
+             "nodata": "--nodata", "mask": "--nodata", "method": "--method",
+             "threshold": "--threshold"}
 
 
 def _param_value(text):
@@ -174,6 +175,9 @@ def build_parser():
                         "(default: the method's)")
     a.add_argument("--unit", choices=("superpixel", "pixel"), default="superpixel",
                    help="sample unit of the DRLnet family (default: superpixel)")
+    a.add_argument("--threshold", choices=("ggki", "ki", "otsu", "kmeans"),
+                   help="decision rule between changed and unchanged (default: the "
+                        "method's: GGKI for the DRLnet family, the published rule for peers)")
     a.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     a.add_argument("-p", "--param", type=_param, action="append", default=[],
                    metavar="KEY=VALUE",
@@ -264,6 +268,8 @@ def _analysis_params(args):
     params = dict(args.param)
     if args.schedule is not None:
         params["schedule"] = tuple(args.schedule)
+    if getattr(args, "threshold", None) is not None:
+        params["threshold"] = args.threshold
     return params
 
 

@@ -65,7 +65,10 @@ def change_flags(h1, h2, rule="ggki", statistic="squared"):
     """
     distance = np.sum((h1 - h2) ** 2, axis=1)
     values = distance if statistic == "squared" else np.sqrt(distance)
-    tau = threshold_values(values, method=rule)
+    if rule == "kmeans":  # two-cluster K-means, as the peers use it
+        tau = _kmeans_rule(values)
+    else:
+        tau = threshold_values(values, method=rule)
     if not np.isfinite(tau) and rule != "otsu":
         tau = threshold_values(values, method="otsu")
     if not np.isfinite(tau):
@@ -73,6 +76,15 @@ def change_flags(h1, h2, rule="ggki", statistic="squared"):
     flags = values >= tau
     tau_sq = tau if statistic == "squared" else tau ** 2
     return flags, distance, float(tau_sq)
+
+
+def _kmeans_rule(values):
+    """The two-cluster K-means threshold as a ``value >= tau`` rule (NaN when
+    the values do not split)."""
+    from .peers.decision import kmeans_threshold
+    if np.unique(values).size < 2:
+        return float("nan")
+    return float(np.nextafter(kmeans_threshold(values), np.inf))
 
 
 def algorithm1_epoch(net, x1, x2, target, lam, assign, centres, counts, kk, batchsize, alpha,
@@ -174,7 +186,7 @@ class DRLnet:
     pretrain_learning_rate : float or None
         Learning rate of the supervised pre-training; None means
         ``learning_rate``.
-    threshold : {'ggki', 'ki', 'otsu'}, default 'ggki'
+    threshold : {'ggki', 'ki', 'otsu', 'kmeans'}, default 'ggki'
         Rule for the change flags (Eq. 2).
     threshold_statistic : {'squared', 'magnitude'}, default 'squared'
     count_init : 'kmeans' or int, default 'kmeans'

@@ -269,3 +269,13 @@ def test_demo_raw_km(tmp_path, capsys):
     acc = rep["metrics"]["multiclass"]["acc"]
     assert f"ACC {acc:.4f}" in stdout and str(out) in stdout
     assert list(rep["change_types"][0]["mean_change"]) == ["red", "green", "blue", "nir"]
+
+
+@pytest.mark.parametrize("method,rule", [("raw-km", "otsu"), ("raw-km", "kmeans"), ("cva", "ggki")])
+def test_threshold_option_reaches_the_method(tmp_path, files, capsys, method, rule):
+    out = tmp_path / "out"
+    code, _, err = run(["run", files["t1"], files["t2"], "--out", out, "--method", method,
+                        "--threshold", rule, "--schedule", "8,4", "-q"], capsys)
+    assert code == 0, err
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["params"]["threshold"] == rule
