@@ -159,12 +159,23 @@ def _git_commit():
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPOSITORY,
                              capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "drl_np"],
                                cwd=REPOSITORY, capture_output=True, text=True, timeout=10)
         commit = out.stdout.strip() or "unknown"
-        return commit + (" (+ uncommitted changes)" if dirty.stdout.strip() else "")
+        return commit + (" (+ uncommitted changes in drl_np/)" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+
+
+def source_digest():
+    """Short SHA-1 of every ``drl_np/**/*.py`` file (path and contents): tells
+    apart runs made on different uncommitted states of the shared work tree."""
+    import hashlib
+    digest = hashlib.sha1()
+    for path in sorted((REPOSITORY / "drl_np").rglob("*.py")):
+        digest.update(str(path.relative_to(REPOSITORY)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
 
 
 def machine_info():
@@ -179,6 +190,7 @@ def machine_info():
         "sklearn": _version("sklearn"), "skimage": _version("skimage"),
         "drl_np": _version("drl_np"),
         "commit": _git_commit(),
+        "source": source_digest(),
         "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
     }
 
@@ -204,7 +216,8 @@ def header_markdown(title, info=None, command=None, notes=()):
              f"- Versions: Python {info['python']}, numpy {info['numpy']}, scipy {info['scipy']}, "
              f"numba {info['numba']}, scikit-learn {info['sklearn']}, scikit-image {info['skimage']}, "
              f"drl_np {info['drl_np']}",
-             f"- Commit: `{info['commit']}`",
+             f"- Commit: `{info['commit']}`; drl_np source digest `{info.get('source', '?')}` "
+             "(SHA-1 of drl_np/**/*.py; every run imports the package once, at the start)",
              f"- Date: {info['date']}",
              f"- Command: `{command or command_line()}`"]
     lines += [f"- {note}" for note in notes]

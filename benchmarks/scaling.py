@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks._common import header_markdown, machine_info, run_isolated
+from benchmarks._common import header_markdown, machine_info, peak_rss_mib, run_isolated
 
 SCHEDULE = (25, 15, 8, 4)
 #: Stages of result.timings, in pipeline order, with their table names.
@@ -35,7 +35,9 @@ def run_size(size, seed=0):
     dict
         ``size, n_regions, seconds`` (of ``analyse``), ``timings`` (per
         stage), ``kappa`` (change-analysis kappa against the planted types)
-        and ``generate_seconds`` (making the pair, not part of ``seconds``).
+        ``generate_seconds`` (making the pair, not part of ``seconds``),
+        ``peak_before_mib`` (peak RSS before ``analyse``: interpreter,
+        imports and making the pair) and ``input_mib`` (t1 + t2).
     """
     import drl_np
     from drl_np.datasets import synthetic_pair
@@ -43,13 +45,15 @@ def run_size(size, seed=0):
     tic = time.perf_counter()
     t1, t2, gt = synthetic_pair(shape=(size, size), seed=seed)
     generate = time.perf_counter() - tic
+    peak_before = peak_rss_mib()          # interpreter, imports, making the pair
     tic = time.perf_counter()
     res = drl_np.analyse(t1, t2, method="drlnet2", random_state=seed, schedule=SCHEDULE)
     seconds = time.perf_counter() - tic
     kappa = change_analysis_accuracy(gt, res.cda_map).kappa
     return {"size": int(size), "n_regions": int(res.regions.n_regions), "seconds": seconds,
             "timings": {k: float(v) for k, v in res.timings.items()}, "kappa": float(kappa),
-            "generate_seconds": generate}
+            "generate_seconds": generate, "peak_before_mib": peak_before,
+            "input_mib": (t1.nbytes + t2.nbytes) / 2 ** 20}
 
 
 def render(rows, stopped, info, command, threads):
@@ -59,18 +63,22 @@ def render(rows, stopped, info, command, threads):
              f"{threads} BLAS/OpenMP thread(s).",
              "seconds = `drl_np.analyse` only (making the synthetic pair excluded); peak RSS = the child's "
              "own `getrusage(RUSAGE_SELF).ru_maxrss` at the end (interpreter, imports and the pair "
-             "included).",
+             "included); 'before analyse' is the same peak just before the call (so making the pair "
+             "is visible: when the two are equal, `analyse` never went above it). kappa = change-analysis "
+             "kappa against the 4 planted types (a sanity check, one seed).",
              "Stage seconds from `result.timings`; 'other' = total − stages (painting the maps, "
              "validation)."]
     out = [header_markdown("drl_np: DRLnet2 speed and memory against image size", info, command, notes)]
-    out.append("| size | pixels | regions | seconds | s per 1k regions | peak RSS MiB | kappa (types) |")
-    out.append("|---|---:|---:|---:|---:|---:|---:|")
+    out.append("| size | pixels | regions | seconds | s per 1k regions | peak RSS MiB | peak RSS before "
+               "analyse MiB | input t1+t2 MiB | kappa (types) |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         if not r.get("ok"):
-            out.append(f"| {r['size']}² | {r['size'] ** 2:,} | – | failed: {r['error']} | – | – | – |")
+            out.append(f"| {r['size']}² | {r['size'] ** 2:,} | – | failed: {r['error']} | – | – | – | – | – |")
             continue
         out.append(f"| {r['size']}² | {r['size'] ** 2:,} | {r['n_regions']:,} | {r['seconds']:.1f} | "
-                   f"{1000 * r['seconds'] / r['n_regions']:.2f} | {r['peak_rss_mib']:.0f} | {r['kappa']:.3f} |")
+                   f"{1000 * r['seconds'] / r['n_regions']:.2f} | {r['peak_rss_mib']:.0f} | "
+                   f"{r['peak_before_mib']:.0f} | {r['input_mib']:.0f} | {r['kappa']:.3f} |")
     out.append("\nShare of the seconds per stage:\n")
     out.append("| size | " + " | ".join(name for _, name in STAGES) + " | other |")
     out.append("|---|" + "---:|" * (len(STAGES) + 1))
@@ -102,7 +110,8 @@ def main(argv=None):
     rows, stopped = [], ""
     for i, size in enumerate(sizes):
         report = run_isolated("benchmarks.scaling:run_size", {"size": size}, timeout=args.timeout,
-                              threads=args.threads, preload=("drl_np", "drl_np.api", "benchmarks.scaling"))
+                              threads=args.threads, preload=("drl_np", "drl_np.api", "drl_np.datasets", "drl_np.metrics",
+                                       "drl_np.recurrent", "drl_np.kernels", "benchmarks.scaling"))
         if report["ok"]:
             row = dict(report["result"], ok=True, peak_rss_mib=report["peak_rss_mib"])
             print(f"{size}²: {row['n_regions']} regions, {row['seconds']:.1f} s, "
