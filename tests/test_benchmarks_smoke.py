@@ -88,3 +88,23 @@ def test_run_isolated_reports_memory_and_failures():
     assert ok["peak_rss_mib"] >= ok["rss_before_mib"] > 0
     bad = run_isolated("benchmarks._common:mean_std", {}, timeout=60)
     assert not bad["ok"] and bad["error"].startswith("TypeError")
+
+
+def _group(kappas):
+    return {"seeds": list(range(len(kappas))), "failed": [], "acc": kappas, "kappa": kappas,
+            "f1": kappas, "kappa_binary": kappas, "seconds": [1.0] * len(kappas),
+            "peak_rss_mib": [1.0] * len(kappas)}
+
+
+@pytest.mark.parametrize("drlnet2, raw, expected", [
+    ([0.90, 0.92, 0.88], [0.50], "ranking holds"),        # 0.90 - 0.50 > max(0.02, 2 * 0.016)
+    ([0.50, 0.52, 0.48], [0.90], "does not hold"),        # Raw+KM 0.40 ahead
+    ([0.70, 0.70, 0.70], [0.71], "are level"),            # |diff| 0.01 <= 0.02
+])
+def test_verdict_reads_the_numbers(drlnet2, raw, expected):
+    groups = {("drlnet2", "threshold_statistic=squared"): _group(drlnet2),
+              ("drlnet1", "threshold_statistic=squared"): _group([0.1]),
+              ("sae-km", ""): _group([0.1]), ("raw-km", ""): _group(raw)}
+    text = compare.verdict("tiny", groups, "binary")
+    assert expected in text
+    assert ("Likely why" in text) == (expected != "ranking holds")
