@@ -389,13 +389,23 @@ def main(argv=None):
         except Exception as exc:  # a broken file is reported by its runs
             print(f"{dataset}: no input contrast ({type(exc).__name__}: {exc})", file=sys.stderr)
     cache = Path(args.cache) if args.cache else None
-    records, done = [], {}
+    records, done, run_info = [], {}, None
     if cache and args.resume and cache.is_file():
         for line in cache.read_text().splitlines():
             if line.strip():
                 rec = json.loads(line)
+                if "info" in rec:                 # the header of a run that filled the cache
+                    run_info = rec
+                    continue
                 done[run_key(rec["dataset"], rec["method"], rec["seed"], rec["params"])] = rec
     kinds, not_run = {}, []
+    if args.render_only and run_info is not None:
+        # the header of the run that made the cache, not of this rendering
+        notes.append(f"Tables rendered from the cache at {info['date']} by `{command}`.")
+        info, command = run_info["info"], run_info["command"]
+    elif cache and not args.render_only:
+        with cache.open("a") as fh:
+            fh.write(json.dumps({"info": info, "command": command}) + "\n")
     runs = plan(datasets, methods, seeds, magnitude_seeds)
     out_path = Path(args.out)
     text = render(records, datasets, kinds, missing, notes, info, command, contrasts)

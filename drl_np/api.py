@@ -52,7 +52,7 @@ def _check_schedule(schedule):
 
 def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
             schedule=(25, 15, 8, 5), unit="superpixel", window=3, n_segments=None,
-            compactness=None, **params):
+            compactness=None, scaling="joint", **params):
     """Change analysis of a co-registered pair: what changed, and into which type.
 
     Parameters
@@ -77,6 +77,11 @@ def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
         Side w of the sample window.
     n_segments, compactness : optional
         SLIC settings (see :func:`drl_np.regions.build_regions`).
+    scaling : {'joint', 'per-date'}, default 'joint'
+        'joint' min-max scales both dates together (spec §1; for
+        radiometrically corrected pairs); 'per-date' first standardises each
+        band of each date, removing a gain and offset between the dates
+        (:func:`drl_np.regions.scale_pair`). Peers normalise as their papers do.
     **params
         Parameters of the method's estimator (:class:`~drl_np.recurrent.DRLnet`,
         :class:`~drl_np.baselines.SAEKM`, :class:`~drl_np.baselines.RawKM`) or
@@ -110,13 +115,13 @@ def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
     seed = rng.seed
     run_params = {"method": method, "random_state": seed, "schedule": list(schedule), "unit": unit,
                   "window": window, "n_segments": n_segments, "compactness": compactness,
-                  "nodata": nodata, **params}
+                  "scaling": scaling, "nodata": nodata, **params}
     if method in PEER_METHODS:
         return _analyse_peer(t1, t2, method, rng, mask, nodata, schedule, run_params, params)
 
     timings = {}
     tic = time.perf_counter()
-    region_kw = {"unit": unit, "window": window, "n_segments": n_segments}
+    region_kw = {"unit": unit, "window": window, "n_segments": n_segments, "scaling": scaling}
     if compactness is not None:
         region_kw["compactness"] = compactness
     regions = build_regions(t1, t2, mask=mask, nodata=nodata, **region_kw)

@@ -88,7 +88,7 @@ def _positive_float(text):
 
 _RESERVED = {"schedule": "--schedule", "unit": "--unit", "random_state": "--seed",
              "nodata": "--nodata", "mask": "--nodata", "method": "--method",
-             "threshold": "--threshold"}
+             "threshold": "--threshold", "scaling": "--scaling"}
 
 
 def _param_value(text):
@@ -175,6 +175,11 @@ def build_parser():
                         "(default: the method's)")
     a.add_argument("--unit", choices=("superpixel", "pixel"), default="superpixel",
                    help="sample unit of the DRLnet family (default: superpixel)")
+    a.add_argument("--scaling", choices=("joint", "per-date"), default="joint",
+                   help="band scaling of the DRLnet family: 'joint' min-max over both "
+                        "dates (the paper's, for radiometrically corrected pairs; default) "
+                        "or 'per-date', which first standardises each date's bands and so "
+                        "removes gain and offset differences between the dates")
     a.add_argument("--threshold", choices=("ggki", "ki", "otsu", "kmeans"),
                    help="decision rule between changed and unchanged (default: the "
                         "method's: GGKI for the DRLnet family, the published rule for peers)")
@@ -282,7 +287,7 @@ def _analyse(t1, t2, args, valid):
              t1.shape[0], t1.shape[1], t1.shape[2], args.method, args.seed)
     return drl_np.analyse(t1, t2, method=args.method, random_state=args.seed,
                           mask=valid, nodata=getattr(args, "nodata", None),
-                          unit=args.unit,
+                          unit=args.unit, scaling=args.scaling,
                           **_analysis_params(args))
 
 

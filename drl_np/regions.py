@@ -29,7 +29,10 @@ COMPACTNESS = 0.3
 
 
 # -- scaling --------------------------------------------------------------------
-def scale_pair(t1, t2, mask=None, nodata=None):
+SCALINGS = ("joint", "per-date")
+
+
+def scale_pair(t1, t2, mask=None, nodata=None, scaling="joint"):
     """Scale both dates per band to [0, 1] with one min and max for both.
 
     Parameters
@@ -40,6 +43,13 @@ def scale_pair(t1, t2, mask=None, nodata=None):
         True where a pixel may be used. Default: every pixel.
     nodata : float, optional
         A pixel equal to ``nodata`` in any band of either date is invalid.
+    scaling : {"joint", "per-date"}, default "joint"
+        "joint" (spec §1): the min-max scaling alone, which keeps the two
+        dates' values comparable and so assumes radiometrically corrected
+        images. "per-date": first standardise each band of each date to zero
+        mean and unit variance over the valid pixels (a relative radiometric
+        normalisation that removes a per-band gain and offset between the
+        dates), then the joint min-max scaling (**choice** ``scaling``).
 
     Returns
     -------
@@ -74,13 +84,26 @@ def scale_pair(t1, t2, mask=None, nodata=None):
     t1, t2 = check_pair(t1, t2)
     mask = _check_mask(mask, t1.shape[:2])
     nodata = _check_nodata(nodata)
+    if scaling not in SCALINGS:
+        raise InputError(f"scaling must be one of {SCALINGS}, got {scaling!r}; use "
+                         "'per-date' when the dates are not radiometrically corrected")
     valid = _valid_pixels(t1, t2, mask, nodata)
     if not valid.any():
         raise InputError(
             "no valid pixel: every pixel is non-finite, equal to nodata or "
             "outside mask in some band of t1 or t2; check nodata and mask")
+    if scaling == "per-date":
+        t1, t2 = _standardise(t1, valid), _standardise(t2, valid)
     t1s, t2s = _scale_pair(t1, t2, valid)
     return t1s, t2s, valid
+
+
+def _standardise(t, valid):
+    """Each band to zero mean and unit variance over ``valid`` (a constant band to 0)."""
+    v = t[valid]                                       # (p, B)
+    mean, std = v.mean(axis=0), v.std(axis=0)
+    inv = np.divide(1.0, std, out=np.zeros_like(std), where=std > 0)
+    return (t - mean) * inv                            # (M, N, B)
 
 
 def _valid_pixels(t1, t2, mask, nodata):
@@ -204,7 +227,8 @@ class Regions:
 
 
 def build_regions(t1, t2, mask=None, nodata=None, unit="superpixel", window=3,
-                  n_segments=None, compactness=COMPACTNESS, random_state=None):
+                  n_segments=None, compactness=COMPACTNESS, scaling="joint",
+                  random_state=None):
     """Regions of a bi-temporal pair and their ``w`` x ``w`` window samples.
 
     Parameters
@@ -228,6 +252,8 @@ def build_regions(t1, t2, mask=None, nodata=None, unit="superpixel", window=3,
         are in [0, 1]) weighs as much as one segment spacing. Larger gives
         squarer, smaller gives more boundary-following segments (see
         ``COMPACTNESS`` for the effect on the synthetic scene).
+    scaling : {"joint", "per-date"}, default "joint"
+        See :func:`scale_pair`.
     random_state : None, int or OctaveRandom, optional
         Accepted for a uniform signature; nothing is drawn (SLIC is
         deterministic).
@@ -265,7 +291,7 @@ def build_regions(t1, t2, mask=None, nodata=None, unit="superpixel", window=3,
     >>> r.x1.shape[1]
     36
     """
-    t1s, t2s, valid = scale_pair(t1, t2, mask=mask, nodata=nodata)
+    t1s, t2s, valid = scale_pair(t1, t2, mask=mask, nodata=nodata, scaling=scaling)
     window = check_positive_int(window, "window")
     if window % 2 == 0:
         raise InputError(f"window must be odd, got {window}; use e.g. 3 "

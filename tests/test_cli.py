@@ -279,3 +279,11 @@ def test_threshold_option_reaches_the_method(tmp_path, files, capsys, method, ru
     assert code == 0, err
     rep = json.loads((out / "report.json").read_text())
     assert rep["params"]["threshold"] == rule
+
+
+def test_scaling_option_reaches_the_analysis(tmp_path, files, capsys):
+    out = tmp_path / "out"
+    code, _, err = run(["run", files["t1"], files["t2"], "--out", out, "--scaling", "per-date"]
+                       + FAST, capsys)
+    assert code == 0, err
+    assert json.loads((out / "report.json").read_text())["params"]["scaling"] == "per-date"

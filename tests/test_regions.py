@@ -323,3 +323,28 @@ def test_build_regions_errors(kwargs, match):
     t = np.random.default_rng(0).random((5, 6, 2))
     with pytest.raises(InputError, match=match):
         build_regions(t, t, **kwargs)
+
+
+def test_per_date_scaling_removes_gain_and_offset():
+    rng = np.random.default_rng(3)
+    t1 = rng.random((12, 10, 3))
+    t2 = 2.5 * t1 + np.array([4.0, -1.0, 0.5])          # same scene, other radiometry
+    j1, j2, _ = scale_pair(t1, t2)
+    assert np.abs(j1 - j2).max() > 0.1                   # joint scaling keeps the shift
+    p1, p2, valid = scale_pair(t1, t2, scaling="per-date")
+    np.testing.assert_allclose(p1, p2, atol=1e-12)
+    assert p1.min() == 0.0 and np.isclose(max(p1.max(), p2.max()), 1.0)
+
+
+def test_per_date_scaling_ignores_invalid_pixels():
+    t1 = np.array([[[0.0], [1.0], [2.0], [1e9]]])
+    t2 = np.array([[[1.0], [2.0], [3.0], [5.0]]])
+    mask = np.array([[True, True, True, False]])
+    p1, p2, valid = scale_pair(t1, t2, mask=mask, scaling="per-date")
+    np.testing.assert_allclose(p1[valid], p2[valid])
+    assert p1[0, 3, 0] == 0 and p2[0, 3, 0] == 0
+
+
+def test_unknown_scaling_is_named():
+    with pytest.raises(InputError, match="scaling must be one of"):
+        scale_pair(np.zeros((2, 2)), np.zeros((2, 2)), scaling="global")
