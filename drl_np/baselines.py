@@ -9,7 +9,7 @@ import time
 import numpy as np
 
 from ._validation import InputError, check_positive_int, check_samples
-from .clustering import kmeans
+from .clustering import change_types
 from .recurrent import change_flags
 from .rng import check_random_state
 from .toolbox import saesetup, saetrain
@@ -43,16 +43,14 @@ class _DifferenceKMeans:
         self.timings_["represent"] = time.perf_counter() - tic
         tic = time.perf_counter()
         changed, distance, tau = change_flags(u1, u2, self.threshold, self.threshold_statistic)
-        labels = np.zeros(x1.shape[0], dtype=np.int64)
-        types, _ = kmeans((u1 - u2)[changed], self.n_types, rng, what="changed regions")
-        labels[changed] = types + 1
+        labels, _ = change_types(u1 - u2, changed, self.n_types, rng)
         self.timings_["clustering"] = time.perf_counter() - tic
         span = distance.max() - distance.min()
         self.change_intensity_ = (distance - distance.min()) / span if span > 0 else np.zeros_like(distance)
         self.labels_ = labels
         self.thresholds_ = {"ci": tau}
         self.labels_per_step_ = {self.n_types: labels}
-        self.n_change_types_ = self.n_types
+        self.n_change_types_ = int(labels.max())
         return self
 
     def fit_predict(self, x1, x2):

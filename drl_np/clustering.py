@@ -5,13 +5,18 @@ Label convention everywhere: 0 = unchanged, 1..K = change types; the
 centroid matrix ``M`` has one row per label, row 0 being the mean DR of the
 unchanged samples (spec §5).
 """
+import logging
+
 import numpy as np
 from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
 from ._validation import InputError
 
-__all__ = ["kmeans", "assign_nearest", "update_centroids_online", "init_centroids", "one_hot"]
+__all__ = ["kmeans", "change_types", "assign_nearest", "update_centroids_online", "init_centroids",
+           "one_hot"]
+
+logger = logging.getLogger("drl_np")
 
 
 def kmeans(samples, n_clusters, rng, n_init=10, what="samples"):
@@ -47,6 +52,32 @@ def kmeans(samples, n_clusters, rng, n_init=10, what="samples"):
     return rank[raw], model.cluster_centers_[order]
 
 
+def change_types(samples, changed, n_types, rng):
+    """0 for unchanged samples, 1..K for the K-means types of the changed ones.
+
+    When fewer samples changed than ``n_types``, K is capped at their number
+    (zero changed samples give an all-unchanged labelling) and a warning is
+    logged (**choice** ``cap_types``): a threshold that finds little change
+    is an answer about the data, not an error of the user.
+
+    Returns
+    -------
+    labels : ndarray of int (n,)
+    centres : ndarray (K, f)
+        Centres of the change types (K may be below ``n_types``).
+    """
+    labels = np.zeros(samples.shape[0], dtype=np.int64)
+    n_changed = int(np.count_nonzero(changed))
+    k = min(int(n_types), n_changed)
+    if k < n_types:
+        logger.warning("only %d changed regions for %d change types; using %d", n_changed, n_types, k)
+    if k == 0:
+        return labels, np.zeros((0, samples.shape[1]))
+    types, centres = kmeans(samples[changed], k, rng, what="changed regions")
+    labels[changed] = types + 1
+    return labels, centres
+
+
 def init_centroids(dr, changed, n_types, rng, count_init="kmeans"):
     """Initial assignment ``s^t``, centroids ``M^t`` and counts (spec §5, §7).
 
@@ -66,19 +97,18 @@ def init_centroids(dr, changed, n_types, rng, count_init="kmeans"):
     -------
     assign : ndarray of int (n,)
         0 for unchanged samples, 1..K_t for changed ones.
-    centres : ndarray (1 + K_t, r)
-        Row 0: the mean DR of the unchanged samples (zeros if none).
+    centres : ndarray (1 + K, r)
+        Row 0: the mean DR of the unchanged samples (zeros if none); K is
+        K_t, or fewer when fewer samples changed (:func:`change_types`).
     counts : ndarray of float (1 + K_t,)
     """
-    assign = np.zeros(dr.shape[0], dtype=np.int64)
-    labels, change_centres = kmeans(dr[changed], n_types, rng, what="changed regions")
-    assign[changed] = labels + 1
+    assign, change_centres = change_types(dr, changed, n_types, rng)
     unchanged_centre = dr[~changed].mean(axis=0) if (~changed).any() else np.zeros(dr.shape[1])
     centres = np.vstack([unchanged_centre, change_centres])          # (1 + K, r)
     if count_init == "kmeans":
-        counts = np.bincount(assign, minlength=n_types + 1).astype(np.float64)
+        counts = np.bincount(assign, minlength=centres.shape[0]).astype(np.float64)
     else:
-        counts = np.full(n_types + 1, float(count_init))
+        counts = np.full(centres.shape[0], float(count_init))
     return assign, centres, counts
 
 

@@ -12,7 +12,8 @@ import time
 import numpy as np
 
 from ._validation import InputError, check_positive_int, check_samples
-from .clustering import assign_nearest, init_centroids, kmeans, one_hot, update_centroids_online
+from .clustering import (assign_nearest, change_types, init_centroids, kmeans, one_hot,
+                         update_centroids_online)
 from .drlnet import (drnet_applygrads, drnet_backward, drnet_forward, drnet_loss, drnet_setup,
                      features, new_output_layer)
 from .ggki import threshold_values
@@ -204,7 +205,10 @@ class DRLnet:
     Attributes
     ----------
     labels_ : ndarray of int (n,)
-        Final s^T: 0 unchanged, 1..KT change types.
+        Final s^T: 0 unchanged, 1..KT change types (fewer types when fewer
+        regions changed, see :func:`drl_np.clustering.change_types`).
+    n_change_types_ : int
+        Number of change types of ``labels_``.
     labels_per_step_ : dict of int to ndarray
         s^t for each K_t of the schedule (K0: the over-clustering).
     change_intensity_ : ndarray (n,)
@@ -325,7 +329,7 @@ class DRLnet:
         self.change_intensity_ = (distance - distance.min()) / span if span > 0 else np.zeros(n)
         self.labels_ = s_prev
         self.network_ = net
-        self.n_change_types_ = schedule[-1]
+        self.n_change_types_ = int(s_prev.max())
         return self
 
     def _pretrain(self, x1, x2, s0, n_classes, rng):
@@ -373,9 +377,7 @@ class DRLnet:
         dr, h1, h2 = _dr_forward(net, x1, x2)
         if self.recompute_flags:
             lam, _, tau = change_flags(h1, h2, self.threshold, self.threshold_statistic)
-        labels = np.zeros(x1.shape[0], dtype=np.int64)
-        types, _ = kmeans(dr[lam], k_t, rng, what="changed regions")
-        labels[lam] = types + 1
+        labels, _ = change_types(dr, lam, k_t, rng)
         return labels, tau
 
     def fit_predict(self, x1, x2):

@@ -60,3 +60,16 @@ def test_init_centroids():
 
 def test_one_hot():
     np.testing.assert_array_equal(one_hot(np.array([2, 0]), 3), [[0, 0, 1], [1, 0, 0]])
+
+
+def test_change_types_caps_k_at_the_changed_count(caplog):
+    from drl_np.clustering import change_types
+    samples = np.array([[0.0], [1.0], [5.0], [9.0]])
+    labels, centres = change_types(samples, np.array([False, False, True, True]), 3, OctaveRandom(0))
+    assert sorted(labels.tolist()) == [0, 0, 1, 2] and centres.shape == (2, 1)
+    assert "only 2 changed regions for 3 change types" in caplog.text
+    labels, centres = change_types(samples, np.zeros(4, dtype=bool), 3, OctaveRandom(0))
+    assert labels.tolist() == [0, 0, 0, 0] and centres.shape == (0, 1)
+    dr = np.array([[0.0, 0.0], [0.2, 0.0], [5.0, 5.0]])
+    assign, centres, counts = init_centroids(dr, np.array([False, False, True]), 4, OctaveRandom(0))
+    assert assign.tolist() == [0, 0, 1] and centres.shape == (2, 2) and counts.tolist() == [2, 1]

@@ -136,3 +136,14 @@ def test_unknown_engine_is_named():
     r, x1, x2 = _toy()
     with pytest.raises(InputError, match="engine must be"):
         DRLnet(schedule=(8, 4), engine="cuda", pretrain_epochs=1, sae_epochs=0).fit(x1, x2)
+
+
+def test_little_change_gives_fewer_types_not_an_error():
+    r = OctaveRandom(8)
+    x1 = r.rand(60, 9)
+    x2 = x1.copy()
+    x2[:3] += 0.8                                   # three changed pairs for K_T = 4
+    model = DRLnet(schedule=(10, 6, 4), pretrain_epochs=2, finetune_epochs=1, sae_epochs=1,
+                   random_state=0).fit(x1, x2)
+    assert model.n_change_types_ == int(model.labels_.max()) <= 4
+    assert (model.labels_ > 0).sum() < 60
