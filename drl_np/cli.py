@@ -281,8 +281,6 @@ def _analysis_params(args):
 def _analyse(t1, t2, args, valid):
     import drl_np
 
-    if not hasattr(drl_np, "analyse"):
-        raise InputError("this drl_np installation has no drl_np.analyse; reinstall drl_np")
     log.info("analysing %dx%d pixels, %d bands, with %s (seed %d)",
              t1.shape[0], t1.shape[1], t1.shape[2], args.method, args.seed)
     return drl_np.analyse(t1, t2, method=args.method, random_state=args.seed,
