@@ -15,6 +15,7 @@ import importlib
 import multiprocessing
 import os
 import platform
+import re
 import resource
 import shlex
 import subprocess
@@ -234,3 +235,27 @@ def mean_std(values, fmt="{:.3f}"):
         return fmt.format(mean)
     std = (sum((v - mean) ** 2 for v in vals) / len(vals)) ** 0.5
     return f"{fmt.format(mean)} ± {fmt.format(std)}"
+
+
+def write_section(path, name, text):
+    """Write ``text`` as the section ``name`` of the markdown file ``path``,
+    its headings one level down.
+
+    The section sits between ``<!-- name:start -->`` and ``<!-- name:end -->``;
+    an existing section is replaced, a new one appended, and the rest of the
+    file (the other benchmarks' figures) is kept. The file is replaced
+    atomically.
+    """
+    path = Path(path)
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    text = re.sub(r"(?m)^(#+ )", r"#\1", text.rstrip())     # one heading level down
+    block = f"{start}\n{text}\n{end}\n"
+    old = path.read_text() if path.exists() else ""
+    if start in old and end in old:
+        head, rest = old.split(start, 1)
+        new = head + block + rest.split(end, 1)[1].lstrip("\n")
+    else:
+        new = (old.rstrip() + "\n\n" if old.strip() else "") + block
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(new)
+    os.replace(tmp, path)

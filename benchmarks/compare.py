@@ -5,7 +5,7 @@ Run from the repository root::
 
     python -m benchmarks.compare [--data DIR] [--methods drlnet2,cva,...]
         [--seeds 0,1,2] [--datasets synthetic,bern,...] [--quick]
-        [--out benchmarks/RESULTS_compare.md] [--cache runs.jsonl]
+        [--out benchmarks/RESULTS.md] [--cache runs.jsonl]
 
 * The synthetic scene (``synthetic_pair()``, default arguments, 4 planted
   change types) is scored as change analysis (ACC and kappa after matching
@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._common import header_markdown, machine_info, mean_std, run_isolated
+from benchmarks._common import header_markdown, machine_info, mean_std, run_isolated, write_section
 
 SYNTHETIC = "synthetic"
 METHODS = ("drlnet2", "drlnet1", "sae-km", "raw-km", "cva", "pca-kmeans", "mad", "irmad", "isfa")
@@ -371,7 +371,8 @@ def main(argv=None):
     parser.add_argument("--datasets", default=None, help="names, 'synthetic' included; default all found")
     parser.add_argument("--quick", action="store_true",
                         help="one seed, synthetic + bern + taizhou (unless --datasets)")
-    parser.add_argument("--out", default="benchmarks/RESULTS_compare.md")
+    parser.add_argument("--out", default="benchmarks/RESULTS.md",
+                        help="markdown file whose 'compare' section gets the tables (the rest is kept)")
     parser.add_argument("--cache", default=None, help="JSON-lines file of finished runs")
     parser.add_argument("--resume", action="store_true", help="reuse the runs in --cache")
     parser.add_argument("--note", action="append", default=[],
@@ -483,7 +484,7 @@ def main(argv=None):
             idle_note = ([f"Peak RSS of a child before its run (interpreter + imports, no data): "
                           f"{np.median(idle):.0f} MiB (median)."] if idle else [])
             text = render(records, datasets, kinds, missing, notes + idle_note, info, command, contrasts)
-            out_path.write_text(text)
+            write_section(out_path, "compare", text)
     if args.render_only:
         idle = [r["rss_before_mib"] for r in records if "rss_before_mib" in r]
         idle_note = ([f"Peak RSS of a child before its run (interpreter + imports, no data): "
@@ -494,7 +495,7 @@ def main(argv=None):
                                          for d, m, s, p in not_run)
                              + ". Finish with the command above plus `--cache FILE --resume`.")
         text = render(records, datasets, kinds, missing, notes + idle_note, info, command, contrasts)
-        out_path.write_text(text)
+        write_section(out_path, "compare", text)
     print(text)
     return 0
 

@@ -4,7 +4,7 @@ of time per stage, as markdown tables.
 Run from the repository root::
 
     python -m benchmarks.scaling [--sizes 128,256,512,1024,2048]
-        [--out benchmarks/RESULTS_scaling.md] [--stop-after 900]
+        [--out benchmarks/RESULTS.md] [--stop-after 900]
 
 Each size is a synthetic pair (``synthetic_pair(shape=(s, s))``, 4 bands, 4
 change types, seed 0) analysed by ``drl_np.analyse(method="drlnet2",
@@ -16,9 +16,8 @@ started and the table says so. The output file is rewritten after every size.
 import argparse
 import sys
 import time
-from pathlib import Path
 
-from benchmarks._common import header_markdown, machine_info, peak_rss_mib, run_isolated
+from benchmarks._common import header_markdown, machine_info, peak_rss_mib, run_isolated, write_section
 
 SCHEDULE = (25, 15, 8, 4)
 #: Stages of result.timings, in pipeline order, with their table names.
@@ -98,7 +97,8 @@ def render(rows, stopped, info, command, threads):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="128,256,512,1024,2048")
-    parser.add_argument("--out", default="benchmarks/RESULTS_scaling.md")
+    parser.add_argument("--out", default="benchmarks/RESULTS.md",
+                        help="markdown file whose 'scaling' section gets the table (the rest is kept)")
     parser.add_argument("--stop-after", type=float, default=900.0,
                         help="do not start larger sizes once a run took longer than this (seconds)")
     parser.add_argument("--timeout", type=float, default=7200.0, help="seconds per run")
@@ -124,7 +124,7 @@ def main(argv=None):
         if took > args.stop_after and i + 1 < len(sizes):
             stopped = (f"Stopped: the {size}² run took {took:.0f} s (> {args.stop_after:.0f} s), so "
                        f"{', '.join(f'{s}²' for s in sizes[i + 1:])} were not run.")
-        Path(args.out).write_text(render(rows, stopped, info, command, args.threads))
+        write_section(args.out, "scaling", render(rows, stopped, info, command, args.threads))
         if stopped:
             break
     text = render(rows, stopped, info, command, args.threads)

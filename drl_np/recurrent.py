@@ -290,7 +290,7 @@ class DRLnet:
 
         update_branch = self.variant == "drlnet2"
         self.timings_["finetune"] = self.timings_["clustering"] = 0.0
-        for t, k_t in enumerate(schedule[1:], start=1):
+        for k_t in schedule[1:]:                             # timesteps t = 1..T
             tic = time.perf_counter()
             dr, h1, h2 = _dr_forward(net, x1, x2)
             lam, _, tau = change_flags(h1, h2, self.threshold, self.threshold_statistic)
@@ -307,7 +307,7 @@ class DRLnet:
                 start = time.perf_counter()
                 kk = rng.randperm(n)
                 L = run_epoch(net, x1, x2, target, lam_f, assign, centres, counts, kk,
-                                     self.batchsize, self.alpha, update_branch)
+                              self.batchsize, self.alpha, update_branch)
                 epoch_losses.append(float(L.mean()))
                 _log_epoch(f"K={k_t} epoch", epoch, self.finetune_epochs, start, epoch_losses[-1])
             self.losses_[f"finetune K={k_t}"] = epoch_losses
@@ -364,7 +364,7 @@ class DRLnet:
             start = time.perf_counter()
             kk = rng.randperm(x1.shape[0])
             L = run_epoch(net, x1, x2, target, zeros, assign, centres, counts, kk,
-                                 self.batchsize, 0.0, True)
+                          self.batchsize, 0.0, True)
             losses.append(float(L.mean()))
             _log_epoch("pre-training epoch", epoch, self.pretrain_epochs, start, losses[-1])
         self.losses_["pretrain"] = losses

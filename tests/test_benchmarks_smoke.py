@@ -108,3 +108,16 @@ def test_verdict_reads_the_numbers(drlnet2, raw, expected):
     text = compare.verdict("tiny", groups, "binary")
     assert expected in text
     assert ("Likely why" in text) == (expected != "ranking holds")
+
+
+def test_write_section_replaces_only_its_own_section(tmp_path):
+    from benchmarks._common import write_section
+    path = tmp_path / "RESULTS.md"
+    path.write_text("# Results\n\nkept text\n")
+    write_section(path, "compare", "# Compare\n\nfirst")
+    write_section(path, "scaling", "# Scaling\n\ntable")
+    write_section(path, "compare", "# Compare\n\nsecond")
+    text = path.read_text()
+    assert text.count("<!-- compare:start -->") == 1 and "first" not in text and "second" in text
+    assert "kept text" in text and "## Scaling" in text and "## Compare" in text
+    assert text.index("second") < text.index("## Scaling")     # replaced in place
