@@ -7,7 +7,9 @@ stream of :mod:`drl_np.rng`, which reproduces GNU Octave's ``rand('state')``.
 >>> import drl_np
 >>> from drl_np.datasets import synthetic_pair
 >>> t1, t2, gt = synthetic_pair()
->>> res = drl_np.analyse(t1, t2, method="drlnet2", random_state=0)   # doctest: +SKIP
+>>> res = drl_np.analyse(t1, t2, method="drlnet2", schedule=(25, 15, 8, 4), random_state=0)
+>>> sorted(res.maps)
+[4, 8, 15, 25]
 """
 __version__ = "0.1.0"
 

@@ -103,9 +103,9 @@ def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
     --------
     >>> from drl_np.datasets import synthetic_pair
     >>> t1, t2, gt = synthetic_pair()
-    >>> res = analyse(t1, t2, method="raw-km", schedule=(25, 15, 8, 4))  # doctest: +SKIP
-    >>> res.cda_map.shape
-    (256, 256)
+    >>> res = analyse(t1, t2, method="raw-km", schedule=(25, 15, 8, 4))
+    >>> res.cda_map.shape, res.n_change_types
+    ((256, 256), 4)
     """
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
