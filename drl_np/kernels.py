@@ -25,6 +25,8 @@ units and
 import numba
 import numpy as np
 
+from .toolbox._numba import apply_gradient, l2_per_weight
+
 __all__ = ["supports", "algorithm1_epoch_numba"]
 
 
@@ -222,24 +224,6 @@ def _running_mean(a, b, m, p):
 
 
 @numba.njit(cache=True)
-def _apply_gradient(dw, w, vw, lr, momentum, l2):
-    """nnapplygrads for one layer: ``step = lr (dW + l2 [0, W(:, 2:)])``,
-    ``vW = momentum vW + step`` and the step is ``vW`` (momentum > 0),
-    ``W -= step``."""
-    n_out, n_cols = w.shape
-    for o in range(n_out):
-        for k in range(n_cols):
-            g = dw[o, k]
-            if l2 > 0:
-                g = g + l2 * (w[o, k] if k > 0 else 0.0)
-            step = lr * g
-            if momentum > 0:
-                vw[o, k] = momentum * vw[o, k] + step
-                step = vw[o, k]
-            w[o, k] = w[o, k] - step
-
-
-@numba.njit(cache=True)
 def _weight_gradient(delta, a_in, m, raw, g, accumulate):
     """``g = delta' a_in / m``, or ``g = g + delta' a_in / m`` when
     ``accumulate`` (the second date's share of a branch layer)."""
@@ -306,7 +290,6 @@ def _algorithm1_kernel(x1, x2, target, lam, assign, centres, counts, kk, bs, alp
     n_layers = n_in.shape[0]
     nh = n_layers - nb
     W = [w_flat[w_off[i]:w_off[i + 1]].reshape((n_out[i], n_in[i] + 1)) for i in range(n_layers)]
-    vW = [vw_flat[w_off[i]:w_off[i + 1]].reshape((n_out[i], n_in[i] + 1)) for i in range(n_layers)]
     P = [p_flat[p_off[i]:p_off[i + 1]] for i in range(n_layers)]
     # activations with the bias column first: branch per date, head (output too)
     A1 = [np.ones((bs, n_in[i] + 1)) for i in range(nb)]
@@ -319,7 +302,11 @@ def _algorithm1_kernel(x1, x2, target, lam, assign, centres, counts, kk, bs, alp
     D = [np.empty((bs, n_out[i])) for i in range(n_layers)]       # deltas (date 1 in the branch)
     D2 = [np.empty((bs, n_out[i])) for i in range(nb)]            # deltas of date 2
     T = [np.empty((bs, n_in[i] + 1)) for i in range(n_layers)]    # delta @ W: error at the inputs
-    G = [np.empty((n_out[i], n_in[i] + 1)) for i in range(n_layers)]    # dW
+    # dW of every layer, packed as w_flat, so that nnapplygrads is one pass
+    # over the flat buffers (the toolbox engine's apply_gradient)
+    g_flat = np.empty(w_flat.shape[0])
+    G = [g_flat[w_off[i]:w_off[i + 1]].reshape((n_out[i], n_in[i] + 1)) for i in range(n_layers)]
+    l2_flat = l2_per_weight(n_out, n_in, w_off, l2)
     raw = [np.empty((n_out[i], n_in[i] + 1)) for i in range(n_layers)]  # delta' a
     S = [np.zeros(n_out[i]) for i in range(n_layers)]             # sparsity terms
     rows = np.empty(bs, dtype=np.int64)
@@ -412,9 +399,9 @@ def _algorithm1_kernel(x1, x2, target, lam, assign, centres, counts, kk, bs, alp
                         t = T[i]
                         col = 1
         # -- drnet_applygrads ----------------------------------------------------
-        first = 0 if update_branch else nb
-        for i in range(first, n_layers):
-            _apply_gradient(G[i], W[i], vW[i], lr, momentum, l2)
+        start = w_off[0] if update_branch else w_off[nb]        # a frozen branch is not stepped
+        apply_gradient(g_flat[start:], 1.0, w_flat[start:], vw_flat[start:], lr, momentum,
+                       l2_flat[start:], l2 > 0)
         # -- the changed samples: new DRs, Eq. 8, Eq. 9 ------------------------
         c_n = 0
         for r in range(m):

@@ -149,11 +149,7 @@ def _epoch_kernel(x, y, kk, b0, b1, bs, size, w_flat, vw_flat, w_off, p_flat, p_
     # one pass over the flat buffers (measured: 25 % of the epoch saved)
     g_flat = np.empty(w_flat.shape[0])
     g = [g_flat[w_off[i]:w_off[i + 1]].reshape((size[i + 1], size[i] + 1)) for i in range(n - 1)]
-    l2_flat = np.zeros(w_flat.shape[0])                        # l2 on weights, 0 on biases
-    for i in range(n - 1):
-        for r in range(size[i + 1]):
-            start = w_off[i] + r * (size[i] + 1)
-            l2_flat[start + 1:start + size[i] + 1] = l2
+    l2_flat = l2_per_weight(size[1:], size[:-1], w_off, l2)
     sparsity = [np.zeros(size[i]) for i in range(n)]
     for i in range(n - 1):
         a[i][:, 0] = 1.0
@@ -198,7 +194,7 @@ def _epoch_kernel(x, y, kk, b0, b1, bs, size, w_flat, vw_flat, w_off, p_flat, p_
                         off += bs * size[h]
                     _mask_columns(d[i], 0, draws, off, drop_frac)
             np.dot(d[i + 1].T, a[i], g[i])                       # (size[i+1], 1 + size[i])
-        _apply_gradient(g_flat, bs, w_flat, vw_flat, lr, momentum, l2_flat, l2 > 0)
+        apply_gradient(g_flat, bs, w_flat, vw_flat, lr, momentum, l2_flat, l2 > 0)
     return L
 
 
@@ -296,9 +292,23 @@ def _hidden_delta(t, a, sparsity, use_sparsity, act, d):
 
 
 @numba.njit(cache=True)
-def _apply_gradient(g, m, w, v, lr, momentum, l2, use_l2):
+def l2_per_weight(n_out, n_in, w_off, l2):
+    """The L2 weight of every entry of the packed weights: ``l2`` on the
+    weights, 0 on the biases (column 0 of each layer's rows), as
+    nnapplygrads' ``l2 [0, W(:, 2:end)]``. Layer ``i`` is (n_out[i], 1 + n_in[i])
+    at ``w_off[i]``."""
+    out = np.zeros(w_off[n_out.shape[0]])
+    for i in range(n_out.shape[0]):
+        for r in range(n_out[i]):
+            start = w_off[i] + r * (n_in[i] + 1)
+            out[start + 1:start + n_in[i] + 1] = l2
+    return out
+
+
+@numba.njit(cache=True)
+def apply_gradient(g, m, w, v, lr, momentum, l2, use_l2):
     """nnapplygrads for all layers at once on the packed buffers, given
-    ``g = d_next' a`` (so ``dW = g / m``): ``step = lr (dW + l2 [0, W(:, 2:)])``
+    ``g = d_next' a`` (so ``dW = g / m``; ``m = 1`` when ``g`` is already dW): ``step = lr (dW + l2 [0, W(:, 2:)])``
     (``l2`` is 0 at the bias entries); with momentum ``vW = momentum vW +
     step`` and the step is ``vW``; ``W -= step``. Branch-free inside the
     loops, so that they vectorise."""
