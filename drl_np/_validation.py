@@ -9,7 +9,8 @@ import numbers
 
 import numpy as np
 
-__all__ = ["InputError", "check_image", "check_pair", "check_positive_int", "check_samples"]
+__all__ = ["InputError", "check_image", "check_pair", "check_positive_int", "check_samples",
+           "check_schedule"]
 
 
 class InputError(ValueError):
@@ -65,3 +66,21 @@ def check_samples(x1, x2):
     if not (np.isfinite(x1).all() and np.isfinite(x2).all()):
         raise InputError("samples contain NaN or inf; mask those pixels (mask= or nodata=) first")
     return x1, x2
+
+
+def check_schedule(schedule):
+    """Return DRLnet's cluster schedule K0 > K1 > ... > KT as a tuple of ints."""
+    try:
+        values = tuple(schedule)
+    except TypeError:
+        raise InputError(f"schedule must be a sequence of cluster counts, got {schedule!r}; "
+                         "e.g. 25,15,8,5") from None
+    values = tuple(check_positive_int(k, "each schedule entry") for k in values)
+    text = ",".join(map(str, values))
+    if len(values) < 2:
+        raise InputError(f"schedule {text} needs at least two cluster counts (K0 > ... > KT); "
+                         "e.g. 25,15,8,5")
+    if any(a <= b for a, b in zip(values, values[1:])):
+        raise InputError(f"schedule {text} is not strictly decreasing; give cluster counts from "
+                         "large to small, e.g. 25,15,8,5")
+    return values

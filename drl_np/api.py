@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 
-from ._validation import InputError, check_pair, check_positive_int
+from ._validation import InputError, check_pair, check_schedule
 from .baselines import RawKM, SAEKM
 from .recurrent import DRLnet
 from .regions import build_regions
@@ -37,17 +37,6 @@ def _estimator(method, schedule, params, rng):
         raise InputError(f"unknown parameter(s) {', '.join(unknown)} for method {method!r}; "
                          f"accepted: {', '.join(sorted(accepted - set(fixed) - {'random_state'}))}")
     return cls(**fixed, **params, random_state=rng)
-
-
-def _check_schedule(schedule):
-    try:
-        schedule = tuple(int(k) for k in schedule)
-    except (TypeError, ValueError):
-        raise InputError(f"schedule must be a sequence of integers, got {schedule!r}; e.g. 25,15,8,5") from None
-    if len(schedule) < 2 or any(k < 1 for k in schedule) or any(a <= b for a, b in zip(schedule, schedule[1:])):
-        raise InputError(f"schedule must be strictly decreasing positive integers with at least two "
-                         f"entries (K0 > ... > KT), got {','.join(map(str, schedule))}; e.g. 25,15,8,5")
-    return schedule
 
 
 def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
@@ -110,7 +99,7 @@ def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     t1, t2 = check_pair(t1, t2)
-    schedule = _check_schedule(schedule)
+    schedule = check_schedule(schedule)
     rng = check_random_state(random_state)
     seed = rng.seed
     run_params = {"method": method, "random_state": seed, "schedule": list(schedule), "unit": unit,

@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 from . import figures, io, report
-from ._validation import InputError, check_pair
+from ._validation import InputError, check_pair, check_schedule
 
 __all__ = ["main", "build_parser", "METHODS"]
 
@@ -57,15 +57,10 @@ def _int_list(text, what):
 
 
 def _schedule(text):
-    values = _int_list(text, "schedule")
-    if any(v < 1 for v in values):
-        raise argparse.ArgumentTypeError(
-            f"schedule '{text}' has a cluster count below 1; use positive counts like 25,15,8,5")
-    if any(a <= b for a, b in zip(values, values[1:])):
-        raise argparse.ArgumentTypeError(
-            f"schedule '{text}' is not strictly decreasing; give cluster counts "
-            "from large to small, e.g. 25,15,8,5")
-    return tuple(values)
+    try:
+        return check_schedule(_int_list(text, "schedule"))
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _bands(text):

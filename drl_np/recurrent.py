@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from ._validation import InputError, check_positive_int, check_samples
+from ._validation import InputError, check_positive_int, check_samples, check_schedule
 from .clustering import (assign_nearest, change_types, init_centroids, kmeans, one_hot,
                          update_centroids_online)
 from .drlnet import (drnet_applygrads, drnet_backward, drnet_forward, drnet_loss, drnet_setup,
@@ -252,10 +252,7 @@ class DRLnet:
     # -- validation ------------------------------------------------------------
     def _validate(self, x1, x2):
         x1, x2 = check_samples(x1, x2)
-        schedule = tuple(check_positive_int(k, "each schedule entry") for k in self.schedule)
-        if len(schedule) < 2 or any(a <= b for a, b in zip(schedule, schedule[1:])):
-            raise InputError(f"schedule must be strictly decreasing with at least two entries "
-                             f"(K0 > ... > KT), got {list(self.schedule)}; e.g. 25,15,8,5")
+        schedule = check_schedule(self.schedule)
         if self.variant not in VARIANTS:
             raise InputError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
         if self.threshold_statistic not in ("squared", "magnitude"):
