@@ -287,9 +287,10 @@ class DRLnet:
 
         update_branch = self.variant == "drlnet2"
         self.timings_["finetune"] = self.timings_["clustering"] = 0.0
+        forward = _dr_forward(net, x1, x2)                   # (dr, h1, h2) of the current net
         for k_t in schedule[1:]:                             # timesteps t = 1..T
             tic = time.perf_counter()
-            dr, h1, h2 = _dr_forward(net, x1, x2)
+            dr, h1, h2 = forward
             lam, _, tau = change_flags(h1, h2, self.threshold, self.threshold_statistic)
             assign, centres, counts = init_centroids(dr, lam, k_t, rng, self.count_init)
             self.timings_["clustering"] += time.perf_counter() - tic
@@ -310,7 +311,8 @@ class DRLnet:
             self.losses_[f"finetune K={k_t}"] = epoch_losses
             self.timings_["finetune"] += time.perf_counter() - tic
             tic = time.perf_counter()
-            s_prev, tau = self._relabel(net, x1, x2, lam, tau, k_t, rng)
+            forward = _dr_forward(net, x1, x2)
+            s_prev, tau = self._relabel(forward, lam, tau, k_t, rng)
             self.thresholds_[f"K={k_t}"] = tau
             self.labels_per_step_[k_t] = s_prev
             n_prev_classes = k_t + 1
@@ -320,7 +322,7 @@ class DRLnet:
                         epoch_losses[0] if epoch_losses else float("nan"),
                         epoch_losses[-1] if epoch_losses else float("nan"))
 
-        _, h1, h2 = _dr_forward(net, x1, x2)
+        _, h1, h2 = forward
         distance = np.sum((h1 - h2) ** 2, axis=1)
         span = distance.max() - distance.min()
         self.change_intensity_ = (distance - distance.min()) / span if span > 0 else np.zeros(n)
@@ -368,10 +370,10 @@ class DRLnet:
         net.learning_rate = self.learning_rate
         return net
 
-    def _relabel(self, net, x1, x2, lam, tau, k_t, rng):
-        """Spec §7.3: s^t from the fine-tuned net: unchanged -> 0, changed ->
-        K-means of their DRs into K_t types."""
-        dr, h1, h2 = _dr_forward(net, x1, x2)
+    def _relabel(self, forward, lam, tau, k_t, rng):
+        """Spec §7.3: s^t from the fine-tuned net's ``forward = (dr, h1, h2)``:
+        unchanged -> 0, changed -> K-means of their DRs into K_t types."""
+        dr, h1, h2 = forward
         if self.recompute_flags:
             lam, _, tau = change_flags(h1, h2, self.threshold, self.threshold_statistic)
         labels, _ = change_types(dr, lam, k_t, rng)
