@@ -10,9 +10,8 @@ import numpy as np
 
 from ._validation import InputError, check_positive_int, check_samples
 from .clustering import change_types
-from .recurrent import change_flags
+from .recurrent import change_flags, pretrain_autoencoders
 from .rng import check_random_state
-from .toolbox import saesetup, saetrain
 from .toolbox.nn import _evaluation_copy, nnff
 
 __all__ = ["RawKM", "SAEKM"]
@@ -88,15 +87,9 @@ class SAEKM(_DifferenceKMeans):
         self.engine = engine
 
     def _represent(self, x1, x2, rng):
-        sae = saesetup([x1.shape[1]] + list(self.branch), rng=rng)
-        for ae in sae.ae:
-            ae.activation_function = "sigm"
-            ae.learning_rate = self.sae_learning_rate
-            ae.momentum = self.momentum
-            ae.non_sparsity_penalty = self.non_sparsity_penalty
-            ae.sparsity_target = self.sparsity_target
-        saetrain(sae, np.vstack([x1, x2]), batchsize=self.batchsize, numepochs=self.sae_epochs,
-                 engine=self.engine, rng=rng, drop_last=True)
+        sae = pretrain_autoencoders(x1, x2, self.branch, self.sae_learning_rate, self.momentum,
+                                    self.non_sparsity_penalty, self.sparsity_target,
+                                    self.batchsize, self.sae_epochs, self.engine, rng)
         self.sae_ = sae
         return _encode(sae, x1), _encode(sae, x2)
 

@@ -22,7 +22,8 @@ from .kernels import supports as numba_supports
 from .rng import check_random_state
 from .toolbox import saesetup, saetrain
 
-__all__ = ["DRLnet", "algorithm1_epoch", "change_flags", "difference_representation"]
+__all__ = ["DRLnet", "algorithm1_epoch", "change_flags", "difference_representation",
+           "pretrain_autoencoders"]
 
 logger = logging.getLogger("drl_np")
 
@@ -125,6 +126,31 @@ def algorithm1_epoch(net, x1, x2, target, lam, assign, centres, counts, kk, batc
             assign[changed] = assign_nearest(dr, centres)                # Eq. 8
             update_centroids_online(centres, counts, dr, assign[changed])  # Eq. 9
     return L
+
+
+def pretrain_autoencoders(x1, x2, branch, learning_rate, momentum, non_sparsity_penalty,
+                          sparsity_target, batchsize, numepochs, engine, rng):
+    """Layer-wise sparse autoencoders of the branch g on the samples of both
+    dates (spec §7.2): ``saesetup([d, *branch])`` with sigmoid units, then
+    ``saetrain`` on the stacked [x1; x2] (floor(2n / batchsize) minibatches
+    an epoch, **choice** ``partial_epoch``). Shared by DRLnet and SAE+KM.
+
+    Returns
+    -------
+    SAE
+        ``sae.ae[i].W[0]`` is the trained weight of branch layer ``i``.
+    """
+    sae = saesetup([x1.shape[1]] + list(branch), rng=rng)
+    for ae in sae.ae:
+        ae.activation_function = "sigm"
+        ae.learning_rate = learning_rate
+        ae.momentum = momentum
+        ae.non_sparsity_penalty = non_sparsity_penalty
+        ae.sparsity_target = sparsity_target
+    if numepochs > 0:
+        saetrain(sae, np.vstack([x1, x2]), batchsize=batchsize, numepochs=numepochs,  # (2n, d)
+                 engine=engine, rng=rng, drop_last=True)
+    return sae
 
 
 def _epoch_function(engine, net):
@@ -335,17 +361,9 @@ class DRLnet:
         """Spec §7.2: stacked sparse autoencoder on both dates' samples, then
         supervised training of the whole net on s^0 (classification only)."""
         d = x1.shape[1]
-        sae = saesetup([d] + list(self.branch), rng=rng)
-        for ae in sae.ae:
-            ae.activation_function = "sigm"
-            ae.learning_rate = self.sae_learning_rate
-            ae.momentum = self.momentum
-            ae.non_sparsity_penalty = self.non_sparsity_penalty
-            ae.sparsity_target = self.sparsity_target
-        stacked = np.vstack([x1, x2])                                # (2n, d)
-        if self.sae_epochs > 0:
-            saetrain(sae, stacked, batchsize=self.batchsize, numepochs=self.sae_epochs,
-                     engine=self.engine, rng=rng, drop_last=True)
+        sae = pretrain_autoencoders(x1, x2, self.branch, self.sae_learning_rate, self.momentum,
+                                    self.non_sparsity_penalty, self.sparsity_target,
+                                    self.batchsize, self.sae_epochs, self.engine, rng)
         net = drnet_setup(d, self.branch, self.head, n_classes, rng=rng,
                           branch_weights=[ae.W[0] for ae in sae.ae])
         net.momentum = self.momentum
