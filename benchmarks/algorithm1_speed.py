@@ -127,7 +127,7 @@ def main(argv=None):
     print("|---|---:|---:|")
     print(f"| numpy (`recurrent.algorithm1_epoch`) | {t_numpy:.3f} | 1.0x |")
     print(f"| numba (`kernels.algorithm1_epoch_numba`) | {t_numba:.3f} | {t_numpy / t_numba:.1f}x |")
-    print(f"\nSmall products inside Numba, batch 10, microseconds per call:\n")
+    print("\nSmall products inside Numba, batch 10, microseconds per call:\n")
     print(product_table())
 
 

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from ._validation import InputError, check_positive_int, check_samples
+from ._validation import check_positive_int, check_samples
 from .clustering import change_types
 from .recurrent import change_flags, pretrain_autoencoders
 from .rng import check_random_state

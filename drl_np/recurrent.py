@@ -15,7 +15,7 @@ from ._validation import InputError, check_positive_int, check_samples, check_sc
 from .clustering import (assign_nearest, change_types, init_centroids, kmeans, one_hot,
                          update_centroids_online)
 from .drlnet import (drnet_applygrads, drnet_backward, drnet_forward, drnet_loss, drnet_setup,
-                     features, new_output_layer)
+                     new_output_layer)
 from .ggki import threshold_values
 from .kernels import algorithm1_epoch_numba
 from .kernels import supports as numba_supports

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from drl_np.rng import OctaveRandom
-from drl_np.toolbox import nnbp, nnchecknumgrad, nnff, nnsetup
+from drl_np.toolbox import nnchecknumgrad, nnsetup
 
 PENALTIES = {
     "none": {},

@@ -1,6 +1,4 @@
 """Weighted means and covariances shared by MAD/IRMAD and ISFA."""
-import numpy as np
-
 __all__ = ["weighted_center", "weighted_cov"]
 
 

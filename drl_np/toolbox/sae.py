@@ -5,7 +5,6 @@ import logging
 from dataclasses import dataclass
 from typing import List
 
-import numpy as np
 
 from ..rng import check_random_state
 from .nn import NN, _evaluation_copy, nnff, nnsetup, nntrain
