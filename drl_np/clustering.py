@@ -55,9 +55,9 @@ def kmeans(samples, n_clusters, rng, n_init=10, what="samples"):
 def change_types(samples, changed, n_types, rng):
     """0 for unchanged samples, 1..K for the K-means types of the changed ones.
 
-    When fewer samples changed than ``n_types``, K is capped at their number
-    (zero changed samples give an all-unchanged labelling) and a warning is
-    logged (**choice** ``cap_types``): a threshold that finds little change
+    When fewer (distinct) samples changed than ``n_types``, K is capped at
+    their number (zero changed samples give an all-unchanged labelling) and a
+    warning is logged (**choice** ``cap_types``): a threshold that finds little change
     is an answer about the data, not an error of the user.
 
     Returns
@@ -68,9 +68,11 @@ def change_types(samples, changed, n_types, rng):
     """
     labels = np.zeros(samples.shape[0], dtype=np.int64)
     n_changed = int(np.count_nonzero(changed))
-    k = min(int(n_types), n_changed)
+    n_distinct = np.unique(samples[changed], axis=0).shape[0] if 1 < n_types <= n_changed else n_changed
+    k = min(int(n_types), n_distinct)
     if k < n_types:
-        logger.warning("only %d changed regions for %d change types; using %d", n_changed, n_types, k)
+        logger.warning("only %d changed regions for %d change types (%d distinct); using %d",
+                       n_changed, n_types, n_distinct, k)
     if k == 0:
         return labels, np.zeros((0, samples.shape[1]))
     types, centres = kmeans(samples[changed], k, rng, what="changed regions")

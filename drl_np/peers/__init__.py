@@ -24,7 +24,7 @@ import numpy as np
 
 from .._validation import InputError, check_pair, check_positive_int
 from ..rng import check_random_state
-from .change_types import change_types
+from ..clustering import change_types
 from .cva import cva, standardise
 from .decision import DECISION_RULES, threshold_values
 from .isfa import isfa
@@ -149,7 +149,7 @@ def _compute(t1, t2, x1, x2, valid, method, rule, n_types, rng, options):
         if method in _SQRT_SCALE:
             thr = thr * thr
     changed = ci > thr
-    types = change_types(vectors, changed, n_types, rng)
+    types, _ = change_types(vectors, changed, n_types, rng)
     shape = valid.shape
     ci_map = np.full(shape, np.nan)
     ci_map[valid] = ci

@@ -1,4 +1,5 @@
 """Weighted means and covariances shared by MAD/IRMAD and ISFA."""
+
 __all__ = ["weighted_center", "weighted_cov"]
 
 
