@@ -334,7 +334,8 @@ def _summary_panel(r1, r2, valid, result, gt):
 def _job(r1, r2, gt, out_dir, args, inputs, protected, t_read):
     """Analyse, score and write everything atomically; return (report, paths)."""
     valid = _check_inputs(r1, r2, gt, inputs.get("gt"))
-    out = io.AtomicOutputs(out_dir, _FIXED_OUTPUTS, protected).check()
+    # maps of an earlier run's schedule would sit beside this run's: remove them
+    out = io.AtomicOutputs(out_dir, _FIXED_OUTPUTS, protected, stale=r"map_K\d+\.(tif|png)").check()
 
     t0 = time.perf_counter()
     # the mask carries each file's nodata tag and non-finite pixels;

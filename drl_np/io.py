@@ -15,6 +15,7 @@ format of the project's data sets (arrays ``t1``, ``t2``, optional ``gt``,
 """
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
@@ -447,6 +448,11 @@ class AtomicOutputs:
         File names that will be written (checked against ``protected``).
     protected : sequence of str
         Input paths that must never be overwritten.
+    stale : str, optional
+        Regular expression of file names of the same family (e.g. the maps of
+        an earlier run with another schedule): on commit, matching files that
+        this run did not write are removed, so the directory holds one
+        consistent result. Inputs are never removed.
 
     Examples
     --------
@@ -455,8 +461,9 @@ class AtomicOutputs:
     ...     open(out.stage("a.txt"), "w").write("hi")
     """
 
-    def __init__(self, out_dir, names=(), protected=()):
+    def __init__(self, out_dir, names=(), protected=(), stale=None):
         self.out_dir = os.fspath(out_dir)
+        self.stale = stale
         self.names = list(names)
         self.protected = [os.fspath(p) for p in protected if p is not None]
         self._staged = {}
@@ -517,6 +524,13 @@ class AtomicOutputs:
             target = os.path.join(self.out_dir, name)
             os.replace(tmp, target)
             final.append(target)
+        if self.stale:
+            inputs = {os.path.realpath(p) for p in self.protected}
+            for name in os.listdir(self.out_dir):
+                path = os.path.join(self.out_dir, name)
+                if (re.fullmatch(self.stale, name) and name not in self._staged
+                        and os.path.realpath(path) not in inputs and os.path.isfile(path)):
+                    os.remove(path)
         self._staged = {}
         return final
 

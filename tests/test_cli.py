@@ -287,3 +287,15 @@ def test_scaling_option_reaches_the_analysis(tmp_path, files, capsys):
                        + FAST, capsys)
     assert code == 0, err
     assert json.loads((out / "report.json").read_text())["params"]["scaling"] == "per-date"
+
+
+def test_rerun_into_the_same_directory_leaves_one_consistent_result(tmp_path, files, capsys):
+    out = tmp_path / "out"
+    drl = ["--method", "drlnet2", "--schedule", "6,4", "-q", "-p", "sae_epochs=1",
+           "-p", "pretrain_epochs=1", "-p", "finetune_epochs=1"]
+    assert run(["run", files["t1"], files["t2"], "--out", out] + drl, capsys)[0] == 0
+    assert (out / "map_K6.tif").exists()
+    (out / "notes.txt").write_text("mine")
+    assert run(["run", files["t1"], files["t2"], "--out", out] + FAST, capsys)[0] == 0
+    assert not (out / "map_K6.tif").exists() and not (out / "map_K6.png").exists()
+    assert (out / "map_K4.tif").exists() and (out / "notes.txt").read_text() == "mine"
