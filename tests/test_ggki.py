@@ -10,7 +10,8 @@ from scipy.stats import gennorm
 
 from drl_np import _ggki_core as core
 from drl_np._validation import InputError
-from drl_np.ggki import ggki_threshold, ki_threshold, threshold_values
+from drl_np.decision import threshold
+from drl_np.ggki import ggki_threshold, ki_threshold
 
 LN_2PI = np.log(2 * np.pi)
 TOL_J, TOL_T = 1e-6, 1e-9
@@ -361,7 +362,8 @@ def test_dataset_c_on_magnitudes():
 def test_bin_count_sensitivity(name, method, expected):
     """§5.6: T* for L = 64 .. 1024 (also exercises the chunked data term)."""
     x, _ = _seeded(name)
-    got = [threshold_values(x, method, bins=L) for L in (64, 128, 256, 512, 1024)]
+    fn = ggki_threshold if method == "ggki" else ki_threshold
+    got = [fn(x, bins=L).threshold for L in (64, 128, 256, 512, 1024)]
     np.testing.assert_allclose(got, expected, rtol=0, atol=5e-5 + 1e-12)
 
 
@@ -456,8 +458,8 @@ def test_empty_or_fewer_than_four_finite_values(values):
         res = fn(values)
         _assert_no_threshold(res, values.shape)
         assert res.criterion.shape == (255,)
-        assert np.isnan(threshold_values(values, "ggki"))
-        assert np.isnan(threshold_values(values, "otsu"))
+        assert np.isnan(threshold(values, "ggki"))
+        assert np.isnan(threshold(values, "otsu"))
 
 
 def test_constant_input_is_caught_before_histogram():
@@ -466,7 +468,7 @@ def test_constant_input_is_caught_before_histogram():
         res = fn(values)
         _assert_no_threshold(res, (5, 6))
         assert res.edges.size == 0          # no widened (c - 0.5, c + 0.5) histogram
-    assert np.isnan(threshold_values(values, "otsu"))
+    assert np.isnan(threshold(values, "otsu"))
 
 
 @pytest.mark.parametrize("values", [[0.0, 0.0, 1.0, 1.0, 1.0],               # two values
@@ -616,18 +618,20 @@ def test_ki_class_parameters_are_gaussian():
 # dispatcher and input errors
 # ====================================================================
 
-def test_threshold_values_dispatch():
+def test_decision_threshold_keeps_each_rules_split():
+    """drl_np.decision.threshold turns GGKI/KI's ``>= T`` into ``> tau`` with
+    the same split, and passes the rules' options through."""
     from skimage.filters import threshold_otsu
     x, _ = _seeded("b")
-    assert threshold_values(x) == ggki_threshold(x).threshold
-    assert threshold_values(x, "ggki", shape="ratio") == ggki_threshold(x, shape="ratio").threshold
-    assert threshold_values(x, "ki", bins=128) == ki_threshold(x, bins=128).threshold
-    t_otsu = threshold_otsu(x)
-    T = threshold_values(x, "otsu")
-    assert T > t_otsu and np.nextafter(t_otsu, np.inf) == T
-    # an exact hit on skimage's threshold: its rule is `>`, ours `>=`
-    y = np.append(x, t_otsu)
-    np.testing.assert_array_equal(y >= threshold_values(y, "otsu"), y > threshold_otsu(y))
+    for rule, opts, res in (("ggki", {}, ggki_threshold(x)),
+                            ("ggki", {"shape": "ratio"}, ggki_threshold(x, shape="ratio")),
+                            ("ki", {"bins": 128}, ki_threshold(x, bins=128))):
+        tau = threshold(x, rule, **opts)
+        np.testing.assert_array_equal(x > tau, x >= res.threshold)
+        assert tau in x                                # a value of the data, no ulp shift
+    assert threshold(x, "otsu") == threshold_otsu(x)
+    y = np.append(x, threshold_otsu(x))                # an exact hit stays unchanged
+    np.testing.assert_array_equal(y > threshold(y, "otsu"), y > threshold_otsu(y))
 
 
 @pytest.mark.parametrize("call", [
@@ -644,8 +648,9 @@ def test_threshold_values_dispatch():
     lambda: ggki_threshold(np.arange(5.0), range=3.0),
     lambda: ggki_threshold(np.arange(5.0), upper_quantile=1.5),
     lambda: ggki_threshold(np.arange(5.0), range=(0, 4), upper_quantile=0.9),
-    lambda: threshold_values(np.arange(5.0), "kmeans"),
-    lambda: threshold_values(np.arange(5.0), "otsu", shape="ratio"),
+    lambda: threshold(np.arange(5.0), "kmeans", bins=3),
+    lambda: threshold(np.arange(5.0), "otsu", shape="ratio"),
+    lambda: threshold(np.arange(5.0), "mean"),
 ])
 def test_input_errors_are_one_line(call):
     with pytest.raises(InputError) as err:

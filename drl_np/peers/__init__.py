@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import InputError, check_pair, check_positive_int
+from .._validation import InputError, check_mask, check_pair, check_positive_int
 from ..rng import check_random_state
 from ..clustering import change_types
+from ..decision import DECISION_RULES, threshold
 from .cva import cva, standardise
-from .decision import DECISION_RULES, threshold_values
 from .isfa import isfa
 from .mad import irmad
 from .pca_kmeans import pca_kmeans
@@ -57,7 +57,8 @@ class PeerResult:
         0 unchanged, 1..K change types (by decreasing size), -1 masked.
     threshold : float
         Decision threshold in ``ci_map`` units (changed = ``ci_map >
-        threshold``); NaN when the rule found none (then nothing is changed).
+        threshold``, :mod:`drl_np.decision`); NaN when the rule found none,
+        e.g. on a constant map (then nothing is changed).
     rule : str
         Decision rule used, one of :data:`DECISION_RULES`.
     info : dict
@@ -145,7 +146,7 @@ def _compute(t1, t2, x1, x2, valid, method, rule, n_types, rng, options):
         thr = 0.0                      # Celik's own nearest-centre assignment
     else:
         scaled = np.sqrt(ci) if method in _SQRT_SCALE else ci
-        thr = _threshold(scaled, rule)
+        thr = threshold(scaled, rule)
         if method in _SQRT_SCALE:
             thr = thr * thr
     changed = ci > thr
@@ -197,22 +198,9 @@ def _iter_options(options):
     return {"max_iter": max_iter, "tol": float(tol)}
 
 
-def _threshold(values, rule):
-    """Threshold of ``values`` by ``rule``; a constant map gets its value."""
-    if values.min() == values.max():
-        return float(values.max())
-    return threshold_values(values, rule)
-
-
 def _check_mask(mask, shape):
-    if mask is None:
-        return np.ones(shape, dtype=bool)
-    arr = np.asarray(mask)
-    if arr.shape != shape:
-        raise InputError(f"mask has shape {arr.shape}; expected {shape}, the image grid")
-    if arr.dtype != bool:
-        raise InputError(f"mask has dtype {arr.dtype}; expected bool (True = valid pixel), "
-                         "use mask.astype(bool)")
+    """The validity mask of a peer: all pixels by default, at least two."""
+    arr = np.ones(shape, dtype=bool) if mask is None else check_mask(mask, shape)
     if arr.sum() < 2:
         raise InputError(f"mask has {int(arr.sum())} valid pixel(s); at least 2 are needed")
     return arr
