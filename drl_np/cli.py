@@ -19,13 +19,12 @@ import numpy as np
 
 from . import figures, io, report
 from ._validation import InputError, check_pair, check_schedule
+from .methods import METHODS
 
 __all__ = ["main", "build_parser", "METHODS"]
 
 log = logging.getLogger("drl_np")
 
-METHODS = ("drlnet2", "drlnet1", "sae-km", "raw-km",
-           "cva", "pca-kmeans", "mad", "irmad", "isfa")
 _FIXED_OUTPUTS = ("cda_map.tif", "cda_map.png", "ci_map.tif", "ci_map.png",
                   "summary.png", "report.json", "areas.csv")
 _IGNORE = 255

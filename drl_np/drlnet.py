@@ -1,7 +1,7 @@
 """The DRLnet network, its joint loss (Eq. 4/5) and the hand-written
 gradient of that loss (Eq. 7), in the toolbox's conventions.
 
-The network (paper Fig. 1, spec §2)::
+The network (paper Fig. 1, ``docs/method.md`` §2)::
 
     x1 --g--> h1 \\
                   [h1, h2] --merge--> ... --> d(x) --f--> output
@@ -98,10 +98,10 @@ def drnet_setup(n_features, branch=(100, 50), head=(50, 20), n_classes=25, rng=N
     n_features : int
         d, the length of one date's sample (w * w * B).
     branch : sequence of int
-        Hidden sizes of g (spec default 100, 50).
+        Hidden sizes of g (default 100, 50; ``docs/method.md`` §2).
     head : sequence of int
-        Merging layer and upper layers; the last is the DR size (spec
-        default 50, 20).
+        Merging layer and upper layers; the last is the DR size (default
+        50, 20; ``docs/method.md`` §2).
     n_classes : int
         Width of the classifier (the number of pseudo-label classes).
     rng : OctaveRandom or int
@@ -128,7 +128,7 @@ def drnet_setup(n_features, branch=(100, 50), head=(50, 20), n_classes=25, rng=N
 
 def new_output_layer(net, n_classes, rng):
     """Re-create the classifier for ``n_classes`` classes with nnsetup's
-    initialisation (spec §7, **choice** ``output_reinit``); lower layers keep
+    initialisation (``docs/method.md`` §7, **choice** ``output_reinit``); lower layers keep
     their weights."""
     n_in = net.head_size[-2]
     net.head_size = net.head_size[:-1] + [int(n_classes)]

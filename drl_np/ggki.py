@@ -160,7 +160,7 @@ def _check_options(bins, range, upper_quantile):
 
 def _histogram(arr, keep, bins, range, upper_quantile):
     """Counts and edges of the used samples, or (None, None, used) when no
-    threshold is possible (< 4 samples or a constant input; spec §4)."""
+    threshold is possible (< 4 samples or a constant input; ``docs/ggki.md`` §4)."""
     finite = np.isfinite(arr)
     used = keep & finite
     x = arr[used]
@@ -239,7 +239,7 @@ def ggki_threshold(values, bins=256, shape="kurtosis", *, form="exact", mask=Non
         or the ratio R(β) = E|X − m| / σ = r̂.
     form : {"exact", "approx"}, default "exact"
         "exact" keeps the data-fit term D_i of the criterion (recommended);
-        "approx" replaces it by P_i / β_i (spec §3.2; biased towards
+        "approx" replaces it by P_i / β_i (``docs/ggki.md`` §3.2; biased towards
         heavy-tailed splits, kept for comparison only).
     mask : array_like of bool, shape of ``values``, optional
         True where a value may be used; False values are ignored and never
@@ -297,7 +297,7 @@ def ggki_threshold(values, bins=256, shape="kurtosis", *, form="exact", mask=Non
     R(β) = Γ(2/β)/sqrt(Γ(1/β)Γ(3/β)) = r̂_i (``shape="ratio"``), by 64
     bisection steps in ln β on [0.1, 20], vectorised over t; statistics
     outside the attainable range clamp to the bounds. Which moment the paper
-    inverts could not be checked against its text (spec §0); the kurtosis
+    inverts could not be checked against its text (``docs/ggki.md`` §0); the kurtosis
     is the default. With β_1 = β_2 = 2, D_i = P_i/2 exactly and
     J = (J_KI + ln 2π)/2, the classic criterion of :func:`ki_threshold`.
 

@@ -38,7 +38,6 @@ _ASCII_TAGS = (34737, 42113)
 _SHORT_TAGS = (34735,)
 
 _TIFF_EXT = (".tif", ".tiff", ".gtif", ".gtiff")
-_PIL_EXT = (".png", ".bmp", ".jpg", ".jpeg", ".gif", ".webp")
 
 
 @dataclass

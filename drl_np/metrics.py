@@ -5,7 +5,7 @@
 * :func:`change_analysis_accuracy`: ACC and kappa of a change-analysis (CDA)
   map whose change types 1..K are arbitrary cluster labels, matched one-to-one
   to the ground-truth change classes by the assignment that maximises
-  agreement (Hungarian method, spec §9).
+  agreement (Hungarian method, ``docs/method.md`` §9).
 * :func:`binary_change_accuracy`: OA, kappa, F1, precision, recall, false
   and missed alarms after collapsing every change type to "changed".
 

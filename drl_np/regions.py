@@ -1,4 +1,4 @@
-"""Regions and samples from a bi-temporal pair (spec ``drlnet.md`` §1).
+"""Regions and samples from a bi-temporal pair (``docs/method.md`` §1).
 
 Two co-registered dates are scaled jointly to [0, 1]; SLIC segments each
 date; the overlay of the two segmentations, split into connected parts, gives
@@ -44,7 +44,7 @@ def scale_pair(t1, t2, mask=None, nodata=None, scaling="joint"):
     nodata : float, optional
         A pixel equal to ``nodata`` in any band of either date is invalid.
     scaling : {"joint", "per-date"}, default "joint"
-        "joint" (spec §1): the min-max scaling alone, which keeps the two
+        "joint" (``docs/method.md`` §1): the min-max scaling alone, which keeps the two
         dates' values comparable and so assumes radiometrically corrected
         images. "per-date": first standardise each band of each date to zero
         mean and unit variance over the valid pixels (a relative radiometric

@@ -8,14 +8,13 @@ import sys
 
 import numpy as np
 import pytest
+import rasterio
 import tifffile
 
 import drl_np
 from drl_np import metrics
 from drl_np.cli import main
 from drl_np.datasets import save_pair, synthetic_pair
-
-rasterio = pytest.importorskip("rasterio")
 
 NODATA = -9999.0
 # UTM zone 50N (EPSG:32650), 8 m pixels, upper-left corner at (500000, 3800000)

@@ -1,4 +1,4 @@
-"""Tests of drl_np.ggki against the test vectors of shared/specs/ggki.md §5,
+"""Tests of drl_np.ggki against the test vectors of docs/ggki.md §5,
 the edge cases of its §4 table, and a slow loop-based reference (below)."""
 import warnings
 
@@ -46,7 +46,7 @@ def _ref_beta(stat, shape, bmin=0.1, bmax=20.0):
 
 
 def reference_criterion(counts, lo, hi, shape="kurtosis", form="exact", method="ggki"):
-    """J(t) for t = 0..L-2 by explicit loops (spec §2–§3), +inf where invalid."""
+    """J(t) for t = 0..L-2 by explicit loops (docs/ggki.md §2–§3), +inf where invalid."""
     counts = np.asarray(counts, dtype=float)
     L = len(counts)
     width = (hi - lo) / L
@@ -85,7 +85,7 @@ def reference_criterion(counts, lo, hi, shape="kurtosis", form="exact", method="
 
 
 # ====================================================================
-# Fixtures: T0 and the seeded data sets (a), (b), (c) of spec §5
+# Fixtures: T0 and the seeded data sets (a), (b), (c) of docs/ggki.md §5
 # ====================================================================
 
 T0_COUNTS = np.array([0, 3, 7, 12, 7, 3, 1, 0, 0, 2, 5, 8, 5, 2, 0, 1])
@@ -147,18 +147,18 @@ _CACHE = {}
 
 
 def _seeded(name):
-    """The data set and its labels; skip (spec §5.7) if the RNG stream moved."""
+    """The data set and its labels; skip (docs/ggki.md §5.7) if the RNG stream moved."""
     if name not in _CACHE:
         _CACHE[name] = _make(name)
     x, n_unchanged = _CACHE[name]
     total, first3, lo, hi = DATA_CHECKS[name]
     if not (np.isclose(x.sum(), total, rtol=1e-12) and np.allclose(x[:3], first3, rtol=1e-10)
             and np.isclose(x.min(), lo, rtol=1e-10) and np.isclose(x.max(), hi, rtol=1e-10)):
-        pytest.skip(f"numpy's Generator stream differs from the spec's for data set {name}")
+        pytest.skip(f"numpy's Generator stream differs from the one of docs/ggki.md for data set {name}")
     return x, n_unchanged
 
 
-# variant -> (t*, T, J_min, beta1, beta2, errors); spec §5.2–§5.4
+# variant -> (t*, T, J_min, beta1, beta2, errors); docs/ggki.md §5.2–§5.4
 VECTORS = {
     "a": {("kurtosis", "exact"): (124, 6.132330213, 1.413007686, 2.051808, 2.396242, 405),
           ("kurtosis", "approx"): (124, 6.132330213, 1.412968675, 2.051808, 2.396242, 405),
@@ -223,7 +223,7 @@ def test_t0_class_parameters_at_optimum():
                                  1.4243187847, -0.9954292709))]:
         np.testing.assert_allclose([cls.prior, cls.mean, cls.std, cls.kurtosis, cls.beta],
                                    [P, m, s, kurt, beta], rtol=0, atol=1e-9)
-        # -ln a = ln σ + c(β) (spec §1)
+        # -ln a = ln σ + c(β) (docs/ggki.md §1)
         assert abs(-(np.log(cls.std) + core.c_of_beta(cls.beta)) - ln_a) <= 1e-9
         # α is scipy gennorm's scale: its std must be σ
         assert abs(gennorm(cls.beta, scale=cls.alpha).std() - cls.std) <= 1e-9
@@ -257,7 +257,7 @@ def test_t0_clamp_checks():
 
 
 def test_shape_function_check_values():
-    """K, R and c at the spec's check points (§1), and the solver inverts them."""
+    """K, R and c at the check points of docs/ggki.md (§1), and the solver inverts them."""
     betas = np.array([0.1, 0.2, 0.5, 1, 2, 5, 10, 20])
     K = [2.82352e6, 1959.3, 25.2, 6, 3, 2.0701, 1.88416, 1.82444]
     np.testing.assert_allclose(np.exp(core.ln_kurtosis(betas)), K, rtol=5e-5)
@@ -398,7 +398,7 @@ def test_beta_two_reduction_on_dataset_a():
     J_ki = ki_threshold(x).criterion - 2 * np.log((x.max() - x.min()) / 256)
     f = np.isfinite(J_ki)
     np.testing.assert_allclose(J_gg[f], (J_ki[f] + LN_2PI) / 2, rtol=0, atol=1e-12)
-    # the ½ + ½ ln 2π offset of spec §3.3 in data units
+    # the ½ + ½ ln 2π offset of docs/ggki.md §3.3 in data units
     assert abs(ki_threshold(x).criterion_min - (2 * 1.41331556 - LN_2PI)) <= 1e-7
 
 
@@ -483,7 +483,7 @@ def test_fewer_than_four_nonempty_bins_gives_no_threshold(values):
 
 def test_single_bin_class_is_invalid_even_with_spurious_variance():
     """A class in one bin far from the centre: raw moments give var ≈ ±1e-12,
-    which must not create a -inf-like minimum (spec §4)."""
+    which must not create a -inf-like minimum (docs/ggki.md §4)."""
     counts = np.zeros(256)
     counts[[250]] = 1e6           # class 2 at t < 250 ... single bin at the top
     counts[[0, 1, 2, 3]] = [5, 9, 7, 2]
@@ -519,7 +519,7 @@ def test_every_candidate_considered_including_ends():
 
 
 def test_overflow_in_data_term_gives_inf_without_warnings(monkeypatch):
-    """(b|u - m|)^β overflowing float64 gives D = +inf, then J = +inf (spec §4)."""
+    """(b|u - m|)^β overflowing float64 gives D = +inf, then J = +inf (docs/ggki.md §4)."""
     import dataclasses
     counts = T0_COUNTS.astype(float)
     c1, _ = core.class_moments(counts)

@@ -26,6 +26,7 @@ from .._validation import InputError, check_mask, check_pair, check_positive_int
 from ..rng import check_random_state
 from ..clustering import change_types
 from ..decision import DECISION_RULES, threshold
+from ..methods import PEER_METHODS
 from .cva import cva, standardise
 from .isfa import isfa
 from .mad import irmad
@@ -33,7 +34,6 @@ from .pca_kmeans import pca_kmeans
 
 __all__ = ["PEER_METHODS", "DECISION_RULES", "PeerResult", "detect_changes"]
 
-PEER_METHODS = ("cva", "pca-kmeans", "mad", "irmad", "isfa")
 
 # rule used by the published results (ChangeDetectionRepository scripts)
 _DEFAULT_RULE = {"cva": "otsu", "pca-kmeans": "kmeans", "mad": "kmeans",

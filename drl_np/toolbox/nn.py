@@ -277,7 +277,7 @@ def nntrain(nn, train_x, train_y, batchsize=100, numepochs=1, val_x=None, val_y=
         The toolbox asserts that ``batchsize`` divides ``m``. With
         ``drop_last`` each epoch runs ``floor(m / batchsize)`` minibatches
         over its fresh permutation and the ``m mod batchsize`` samples left
-        at its end sit that epoch out (spec §6, **choice** ``partial_epoch``).
+        at its end sit that epoch out (``docs/method.md`` §6, **choice** ``partial_epoch``).
 
     Returns
     -------
