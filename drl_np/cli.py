@@ -25,7 +25,7 @@ __all__ = ["main", "build_parser", "METHODS"]
 log = logging.getLogger("drl_np")
 
 METHODS = ("drlnet2", "drlnet1", "sae-km", "raw-km",
-           "cva", "pca-kmeans", "mad", "irmad", "isfa")
+           "cva", "c2va", "pca-kmeans", "mad", "irmad", "isfa")
 _FIXED_OUTPUTS = ("cda_map.tif", "cda_map.png", "ci_map.tif", "ci_map.png",
                   "summary.png", "report.json", "areas.csv")
 _IGNORE = 255

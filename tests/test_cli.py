@@ -271,7 +271,8 @@ def test_demo_raw_km(tmp_path, capsys):
     assert list(rep["change_types"][0]["mean_change"]) == ["red", "green", "blue", "nir"]
 
 
-@pytest.mark.parametrize("method,rule", [("raw-km", "otsu"), ("raw-km", "kmeans"), ("cva", "ggki")])
+@pytest.mark.parametrize("method,rule", [("raw-km", "otsu"), ("raw-km", "kmeans"), ("cva", "ggki"),
+                                         ("c2va", "otsu")])
 def test_threshold_option_reaches_the_method(tmp_path, files, capsys, method, rule):
     out = tmp_path / "out"
     code, _, err = run(["run", files["t1"], files["t2"], "--out", out, "--method", method,
