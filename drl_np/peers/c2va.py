@@ -35,7 +35,8 @@ def c2va_polar(diff):
     rho : ndarray, shape (P,)
         ``||d||``.
     theta : ndarray, shape (P,)
-        Direction in [0, pi]; ``pi / 2`` for a zero vector (no direction).
+        Direction in [0, pi]; ``pi / 2`` for a zero vector, which has no
+        direction (**choice** ``c2va_zero``).
 
     Notes
     -----
@@ -88,7 +89,8 @@ def valley_bounds(theta, n_sectors, n_bins=180):
     minimum, such as an empty gap between two modes); its depth is its
     prominence as a peak of the negated histogram: the height of the lower
     of the two highest points reached on either side before a deeper valley,
-    minus its own height. The deepest valleys are kept (ties: the leftmost).
+    minus its own height. The deepest valleys are kept (ties: the leftmost;
+    **choice** ``c2va_sectors``).
     """
     counts, edges = np.histogram(theta, bins=n_bins, range=(0.0, np.pi))
     smooth = gaussian_filter1d(counts.astype(np.float64), SMOOTH_BINS, mode="constant")
@@ -105,7 +107,8 @@ def kmeans_bounds(theta, n_sectors, rng):
     """Sector bounds of a 1-D K-means of ``theta``: midpoints of sorted centres.
 
     In one dimension each K-means cluster is an interval, so its nearest-
-    centre partition is the sector partition at these bounds.
+    centre partition is the sector partition at these bounds (**choice**
+    ``c2va_fallback`` when the valleys fail).
     """
     _, centres = kmeans(theta[:, None], n_sectors, rng, what="changed pixels")
     c = np.sort(centres[:, 0])                                        # (K,)
