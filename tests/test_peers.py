@@ -266,7 +266,7 @@ def test_masked_pixels_are_nan_and_minus_one(method):
     assert np.all(res.type_map[~mask] == -1) and not res.change_map[~mask].any()
 
 
-@pytest.mark.parametrize("method", ["cva", "mad", "irmad", "isfa"])
+@pytest.mark.parametrize("method", ["cva", "c2va", "mad", "irmad", "isfa"])
 def test_statistics_use_valid_pixels_only(method):
     t1, t2, _ = _pair(10)
     mask = np.ones(t1.shape[:2], dtype=bool)
