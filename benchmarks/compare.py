@@ -15,9 +15,9 @@ Run from the repository root::
   binary change detection on its labelled pixels (OA, kappa, F1): every
   change type of the map counts as "changed"; schedule (25, 15, 8, 5).
 * Seeded methods (DRLnet2, DRLnet1, SAE+KM, Raw+KM, PCA-KMeans) run once per
-  seed and report mean ± std; CVA, MAD, IRMAD and ISFA detect changes
+  seed and report mean ± std; CVA, C2VA, MAD, IRMAD and ISFA detect changes
   deterministically and run once (seed 0, which seeds only their change-type
-  K-means). DRLnet2 also runs with ``threshold_statistic="magnitude"``
+  K-means; C2VA's only when its direction sectors fall back to K-means). DRLnet2 also runs with ``threshold_statistic="magnitude"``
   (docs/method.md §4) on the first seed (``--magnitude-seeds`` for more), and the
   paper's four methods run again with ``scaling="per-date"`` on the real
   data sets, whose dates are not radiometrically matched

@@ -46,8 +46,8 @@ def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
         The two dates, bands last, any numeric type.
     method : str, default 'drlnet2'
         ``drlnet2`` (the paper's method), ``drlnet1``, ``sae-km``, ``raw-km``
-        (the paper's baselines), or a peer: ``cva``, ``pca-kmeans``, ``mad``,
-        ``irmad``, ``isfa``.
+        (the paper's baselines), or a peer: ``cva``, ``c2va``, ``pca-kmeans``,
+        ``mad``, ``irmad``, ``isfa``.
     random_state : int or OctaveRandom, default 0
         Seed of the one random stream of the run: same seed, same maps.
     mask : array_like of bool, shape (M, N), optional

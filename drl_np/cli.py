@@ -149,7 +149,9 @@ examples:
   drl-np evaluate my_map.png gt.png --ignore 255
 
 MAP: 0 unchanged, 1..K change types, 255 masked (counted wrong where labelled).
-GT: 0 unchanged, 1..C change classes, IGNORE unlabelled.
+GT: 0 unchanged, 1..C change classes, IGNORE unlabelled. With more than one
+change class, a table per type follows: its matched class, its labelled
+pixels, producer's and user's accuracy.
 """
 
 
@@ -244,15 +246,8 @@ def build_parser():
 # --------------------------------------------------------------------------
 
 def _score(gt, cda_map, ignore=_IGNORE):
-    """metrics dict: binary always, multiclass when gt has > 1 change class."""
-    from . import metrics
-
-    out = {"binary": metrics.binary_change_accuracy(gt, cda_map, ignore=ignore).as_dict()}
-    classes = np.unique(gt[(gt > 0) & (gt != ignore)])
-    if classes.size > 1:
-        out["multiclass"] = metrics.change_analysis_accuracy(
-            gt, cda_map, ignore=ignore).as_dict()
-    return out
+    """metrics dict: binary always, change types when gt has > 1 change class."""
+    return report.score(gt, cda_map, ignore=ignore)
 
 
 def _uint_map(labels):
@@ -403,6 +398,31 @@ def _print_metrics(m):
         match = ", ".join(f"{k}->{v}" for k, v in c["matching"].items())
         print(f"change types vs ground truth: ACC {c['acc']:.4f}  kappa "
               f"{c['kappa']:.4f}  (type->class {match})")
+    if "type_accuracy" in m:
+        for line in _type_table(m["type_accuracy"]["rows"]):
+            print(line)
+
+
+def _type_table(rows):
+    """Lines of the per-type table: type, matched class, labelled pixels,
+    producer's and user's accuracy ('-' where there is none)."""
+    widths = (4, 5, 9, 10, 8)
+    header = ("type", "class", "pixels", "producer's", "user's")
+
+    def line(cells):
+        return "  " + "  ".join(f"{c:>{w}}" for c, w in zip(cells, widths))
+
+    def cell(v, fmt):
+        return "-" if v is None else fmt.format(v)
+
+    lines = [line(header)]
+    for r in rows:
+        lines.append(line((cell(r["type"], "{:d}"), cell(r["class"], "{:d}"), str(r["pixels"]),
+                           cell(r["producers"], "{:.4f}"), cell(r["users"], "{:.4f}"))))
+    lines.append("  (type 0 = unchanged; class = the matched ground-truth class; pixels = "
+                 "labelled pixels of the type; producer's = share of the class given the "
+                 "type, user's = share of the type in the class)")
+    return lines
 
 
 def _split_var(var):

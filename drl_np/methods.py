@@ -43,6 +43,7 @@ REGISTRY = {m.name: m for m in (
     Method("sae-km", "SAE+KM", "region", True, True, "stacked sparse autoencoder codes + K-means"),
     Method("raw-km", "Raw+KM", "region", True, True, "the raw window difference + K-means"),
     Method("cva", "CVA", "peer", False, False, "change vector analysis"),
+    Method("c2va", "C2VA", "peer", False, False, "compressed change vector analysis (direction sectors)"),
     Method("pca-kmeans", "PCA-KMeans", "peer", False, True, "Celik's PCA of difference blocks + K-means"),
     Method("mad", "MAD", "peer", False, False, "multivariate alteration detection"),
     Method("irmad", "IRMAD", "peer", False, False, "iteratively reweighted MAD"),

@@ -113,6 +113,11 @@ def test_run_geotiff_end_to_end(tmp_path, files, scene, capsys):
         np.testing.assert_allclose(list(row["mean_change"].values()), d[sel].mean(0))
     assert set(rep["metrics"]["binary"]) >= {"oa", "kappa", "f1", "precision", "recall"}
     assert set(rep["metrics"]["multiclass"]) >= {"acc", "kappa", "matching"}
+    types = rep["metrics"]["type_accuracy"]
+    assert types["acc"] == rep["metrics"]["multiclass"]["acc"]
+    assert types["matching"] == rep["metrics"]["multiclass"]["matching"]
+    assert [r["type"] for r in types["rows"] if r["type"] is not None] == list(range(k + 1))
+    assert "producer's" in stdout
     pred = np.where(cda == 255, -1, cda)
     assert rep["metrics"]["binary"]["oa"] == pytest.approx(
         metrics.binary_change_accuracy(gt, pred).oa)
@@ -190,8 +195,35 @@ def test_evaluate_binary_only(tmp_path, capsys):
     code, out, err = run(["evaluate", tmp_path / "m.npy", tmp_path / "gt.npy", "--json"], capsys)
     assert code == 0, err
     ev = json.loads(out)
-    assert "multiclass" not in ev                         # gt has one change class
+    assert "multiclass" not in ev and "type_accuracy" not in ev   # one change class
+    code, out, _ = run(["evaluate", tmp_path / "m.npy", tmp_path / "gt.npy"], capsys)
+    assert "producer's" not in out and "binary vs ground truth" in out
     assert ev["binary"]["oa"] == pytest.approx(2 / 3) and ev["binary"]["recall"] == 0.5
+
+
+def test_evaluate_prints_the_type_table(tmp_path, capsys):
+    # hand-worked: types 1 -> class 2, 2 -> class 1, type 3 has no class
+    # class 0: pixels 0-2 -> types 0, 0, 1 ; class 1: 1, 2, 2 ; class 2: 1, 1, 1
+    gt = np.array([[0, 0, 0, 1, 2, 2, 2, 1, 1, 255]], np.uint8)
+    pred = np.array([[0, 0, 1, 1, 1, 1, 1, 2, 2, 3]], np.uint8)
+    np.save(tmp_path / "gt.npy", gt)
+    np.save(tmp_path / "m.npy", pred)
+    code, out, err = run(["evaluate", tmp_path / "m.npy", tmp_path / "gt.npy"], capsys)
+    assert code == 0, err
+    lines = out.splitlines()
+    head = next(i for i, line in enumerate(lines) if "producer's" in line)
+    assert lines[head].split() == ["type", "class", "pixels", "producer's", "user's"]
+    table = [line.split() for line in lines[head + 1:head + 5]]
+    assert table == [["0", "0", "2", "0.6667", "1.0000"],    # 2/3 of class 0 kept, 2/2
+                     ["1", "2", "5", "1.0000", "0.6000"],    # class 2: 3/3 ; type 1: 3/5
+                     ["2", "1", "2", "0.6667", "1.0000"],    # class 1: 2/3 ; type 2: 2/2
+                     ["3", "-", "0", "-", "-"]]              # only on the ignored pixel
+    assert "ACC 0.7778" in out
+    code, out, _ = run(["evaluate", tmp_path / "m.npy", tmp_path / "gt.npy", "--json"], capsys)
+    ev = json.loads(out)
+    assert ev["type_accuracy"]["confusion"] == [[2, 0, 1, 0], [0, 2, 1, 0], [0, 0, 3, 0]]
+    assert ev["type_accuracy"]["types"] == [0, 2, 1, 3]
+    assert ev["type_accuracy"]["users"]["1"] == pytest.approx(0.6)
 
 
 # -- bad input: exit 2, one line naming the problem, nothing written ------------
@@ -270,7 +302,8 @@ def test_demo_raw_km(tmp_path, capsys):
     assert list(rep["change_types"][0]["mean_change"]) == ["red", "green", "blue", "nir"]
 
 
-@pytest.mark.parametrize("method,rule", [("raw-km", "otsu"), ("raw-km", "kmeans"), ("cva", "ggki")])
+@pytest.mark.parametrize("method,rule", [("raw-km", "otsu"), ("raw-km", "kmeans"), ("cva", "ggki"),
+                                         ("c2va", "otsu")])
 def test_threshold_option_reaches_the_method(tmp_path, files, capsys, method, rule):
     out = tmp_path / "out"
     code, _, err = run(["run", files["t1"], files["t2"], "--out", out, "--method", method,
