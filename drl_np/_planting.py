@@ -64,7 +64,15 @@ class Planted(NamedTuple):
 
 
 class PlantingError(Exception):
-    """The scene cannot hold the requested transitions (message says why)."""
+    """The scene cannot hold the requested transitions.
+
+    ``args[0]`` states the fact; ``kind`` (``"uniform"``, ``"transitions"`` or
+    ``"source"``) lets the public function name the remedy.
+    """
+
+    def __init__(self, message, kind):
+        super().__init__(message)
+        self.kind = kind
 
 
 def band_spread(x):
@@ -89,7 +97,7 @@ def land_cover(x, n_classes, n_segments, compactness, rng):
     if len(np.unique(np.round(means, 6), axis=0)) < n_classes:
         raise PlantingError(
             f"the image has fewer than n_classes={n_classes} distinct superpixels "
-            "(it is too uniform); lower n_classes or give a more varied image")
+            "(it is too uniform)", "uniform")
     km = KMeans(n_clusters=n_classes, n_init=4, random_state=int(rng.integers(2**31 - 1)))
     classes = km.fit(means, sample_weight=counts).labels_.astype(np.int64)
     return seg, classes
@@ -285,8 +293,7 @@ def plant(image, n_types, n_classes, n_segments, compactness, fraction, gain, of
         raise PlantingError(
             f"only {len(pairs)} transitions fit for n_types={n_types}: {n_pop} of the "
             f"{n_classes} cover classes hold {100 * MIN_CLASS_SHARE:.0f}% of the scene "
-            "and a source must keep half its area; lower n_types or change_fraction, "
-            "or raise n_classes")
+            "and a source must keep half its area", "transitions")
 
     nbrs = neighbours(seg)
     blocked = np.zeros(len(counts), dtype=bool)
@@ -299,8 +306,7 @@ def plant(image, n_types, n_classes, n_segments, compactness, fraction, gain, of
         if got < 0.5 * goal:
             raise PlantingError(
                 f"type {k} ({source} -> {target}) found {got} of {int(goal)} pixels of "
-                f"free source land (class {source} is too fragmented); lower "
-                "change_fraction or n_types")
+                f"free source land (class {source} is too fragmented)", "source")
         filled.append(0)
         target_mask = cover == target
         if target not in nearest_of:

@@ -325,6 +325,11 @@ def _check_real(value, name, low, high):
     return float(value)
 
 
+_PLANT_REMEDY = {"uniform": "lower n_classes or give a more varied image",
+                 "transitions": "lower n_types or change_fraction, or raise n_classes",
+                 "source": "lower change_fraction or n_types"}
+
+
 def plant_transitions(image, n_types=4, seed=0, *, n_classes=6, n_segments=None,
                       compactness=0.3, change_fraction=(0.01, 0.03), gain=(0.75, 1.25),
                       offset=0.05, gradient=0.05, noise=0.01):
@@ -477,7 +482,7 @@ def plant_transitions(image, n_types=4, seed=0, *, n_classes=6, n_segments=None,
         return plant(image, n_types, n_classes, n_segments, compactness, fraction, gain,
                      offset, gradient, noise, np.random.default_rng(int(seed)))
     except PlantingError as exc:
-        raise InputError(str(exc)) from None
+        raise InputError(f"{exc}; {_PLANT_REMEDY[exc.kind]}") from None
 
 
 # -- the .npz pair format ---------------------------------------------------------

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from drl_np._validation import InputError
 from drl_np.datasets import (LAND_COVERS, TRANSITIONS, available_datasets, band_names,
@@ -355,3 +356,34 @@ def test_load_shared_taizhou():
     assert len(pair.bands) == pair.t1.shape[2]
     np.testing.assert_array_equal(pair.mask, pair.gt != 255)
     assert pair.name == "taizhou"
+
+
+# -- the planting steps, on hand-worked cases --------------------------------------
+def test_find_donor_places_pieces_then_fills_from_the_nearest_target_pixel():
+    from drl_np._planting import find_donor
+
+    target = np.zeros((12, 12), bool)
+    target[1, 1] = target[9, 9] = target[1, 9] = True       # three lone target pixels
+    parcel = np.zeros((12, 12), bool)
+    parcel[5:7, 5:7] = True                                 # a 2 x 2 parcel
+    idx = ndimage.distance_transform_edt(~target, return_distances=False,
+                                         return_indices=True)
+    nearest = idx[0] * 12 + idx[1]
+    rows, cols, donor, n_fill = find_donor(parcel, target, nearest,
+                                           np.random.default_rng(0), rounds=3)
+    # each of the three placements covers one lone pixel (placements may reuse
+    # one); the fourth parcel pixel takes the nearest target pixel
+    assert n_fill == 1 and rows.size == 4
+    assert set(donor.tolist()) <= {1 * 12 + 1, 9 * 12 + 9, 1 * 12 + 9}
+    _, _, _, n_fill = find_donor(parcel, target, nearest, np.random.default_rng(0), rounds=1)
+    assert n_fill == 3                                      # one placement covers one pixel
+
+
+def test_illumination_field_is_the_documented_ramp():
+    from drl_np._planting import illumination_field
+
+    field = illumination_field((3, 5), 0.1, 0.0)            # along the rows
+    np.testing.assert_allclose(field[:, 0], [0.9, 1.0, 1.1])
+    np.testing.assert_allclose(field, field[:, :1] * np.ones((1, 5)))
+    field = illumination_field((3, 5), 0.2, np.pi / 2)      # along the columns
+    np.testing.assert_allclose(field[0], [0.8, 0.9, 1.0, 1.1, 1.2])
