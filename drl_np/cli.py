@@ -1,4 +1,4 @@
-"""The ``drl-np`` command line: ``run``, ``demo`` and ``evaluate``.
+"""The ``drl-np`` command line: ``run``, ``demo``, ``evaluate`` and ``plant``.
 
 Every user error (bad input, unreadable file, bad option) ends the program
 with one line ``drl-np: error: <message>`` on stderr and exit status 2,
@@ -155,8 +155,27 @@ pixels, producer's and user's accuracy.
 """
 
 
+_PLANT_EXAMPLES = """\
+examples:
+  drl-np plant scene.tif --out pair.npz              # 4 types, seed 0
+  drl-np plant scene.tif --out planted --n-types 5 --seed 3 --bands 1,2,3,4
+  drl-np run --pair pair.npz --out result            # then analyse the pair
+
+--out PAIR.npz writes the pair (t1, t2, gt) and PAIR.json (what was planted);
+--out DIR writes DIR/t1.tif, t2.tif, gt.tif (IMAGE's georeferencing) and
+DIR/planted.json. gt: 0 unchanged, 1..K the planted types.
+"""
+
+
+def _count(text):
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
+
+
 def build_parser():
-    """The ``drl-np`` argument parser (subcommands run, demo, evaluate)."""
+    """The ``drl-np`` argument parser (subcommands run, demo, evaluate, plant)."""
     common = _Parser(add_help=False)
     g = common.add_argument_group("logging")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
@@ -238,6 +257,27 @@ def build_parser():
     ev.add_argument("--ignore", type=int, default=_IGNORE,
                     help="ground-truth value of unlabelled pixels (default: 255)")
     ev.add_argument("--json", action="store_true", help="print the scores as JSON")
+
+    pl = sub.add_parser(
+        "plant", parents=[common], help="make a test pair by planting change types into one image",
+        description="Make a bi-temporal test pair from ONE real image: its unlabelled\n"
+                    "cover classes (superpixels + K-means), whole parcels of a source\n"
+                    "class replaced by real pixels of a target class from elsewhere in\n"
+                    "the image, and a radiometric change (gain, offset, illumination,\n"
+                    "noise) of the second date (drl_np.datasets.plant_transitions).",
+        epilog=_PLANT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    pl.add_argument("image", metavar="IMAGE",
+                    help="the first date (GeoTIFF/TIFF, PNG, .npy, .mat; of a .npz pair, its t1)")
+    pl.add_argument("--out", required=True, metavar="PAIR.npz|DIR",
+                    help="a .npz pair file, or a directory for t1.tif, t2.tif, gt.tif")
+    pl.add_argument("--n-types", type=_count, default=4, metavar="K",
+                    help="number of planted transitions (default: 4)")
+    pl.add_argument("--n-classes", type=_count, default=6, metavar="C",
+                    help="number of unlabelled cover classes (default: 6)")
+    pl.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    pl.add_argument("--bands", type=_bands, metavar="1,2,3",
+                    help="1-based bands of IMAGE to keep (default: all)")
+    pl.add_argument("--var", metavar="NAME", help="array name in a .mat file")
     return parser
 
 
@@ -522,6 +562,78 @@ def _cmd_evaluate(args):
     return 0
 
 
+def _plant_report(args, image, info):
+    """The JSON record of a planting: inputs, parameters and every type."""
+    total = info.cover.size
+    return {
+        "image": args.image, "bands": args.bands, "dtype": str(image.dtype),
+        "shape": list(image.shape), "seed": args.seed, "n_types": args.n_types,
+        "n_classes": args.n_classes,
+        "types": [{"type": k, "source_class": s, "target_class": t, "pixels": n,
+                   "fraction": n / total, "parcels": p, "nearest_filled": f,
+                   "source_mean": info.class_means[s].tolist(),
+                   "target_mean": info.class_means[t].tolist()}
+                  for k, ((s, t), n, p, f) in enumerate(
+                      zip(info.transitions, info.pixels, info.parcels, info.filled), start=1)],
+        "class_pixels": np.bincount(info.cover.ravel(),
+                                    minlength=args.n_classes).tolist(),
+        "t2": {"gain": info.gain.tolist(), "offset": info.offset.tolist(),
+               "illumination_range": [float(info.illumination.min()),
+                                      float(info.illumination.max())],
+               "noise_sigma": info.noise.tolist()},
+    }
+
+
+def _cmd_plant(args):
+    from . import datasets
+
+    as_pair = args.out.lower().endswith(".npz")
+    if as_pair:
+        out_dir = os.path.dirname(args.out) or "."
+        base = os.path.basename(args.out)
+        names = [base, base[:-4] + ".json"]
+    else:
+        out_dir, names = args.out, ["t1.tif", "t2.tif", "gt.tif", "planted.json"]
+    out = io.AtomicOutputs(out_dir, names, protected=[args.image]).check()
+    if args.image.lower().endswith(".npz"):       # a pair: plant into its first date
+        r = io.read_pair(args.image, bands=args.bands)[0]
+    else:
+        r = io.read_image(args.image, bands=args.bands, var=args.var, name="image")
+    if not r.valid.all():
+        raise InputError(
+            f"image '{args.image}' has {int((~r.valid).sum())} nodata or non-finite "
+            f"pixels (nodata={r.nodata}); planting needs a complete image, so crop "
+            "them away first")
+    image = r.data.astype(r.dtype)            # the file's values in the file's type
+    log.info("planting %d change types into %s (%dx%d, %d bands, %s), seed %d",
+             args.n_types, args.image, image.shape[0], image.shape[1], image.shape[2],
+             image.dtype, args.seed)
+    t1, t2, gt, info = datasets.plant_transitions(
+        image, n_types=args.n_types, n_classes=args.n_classes, seed=args.seed)
+    rep = _plant_report(args, image, info)
+    with out:
+        if as_pair:
+            datasets.save_pair(out.stage(names[0]), t1, t2, gt=gt, bands=r.band_names)
+        else:
+            io.write_geotiff(out.stage("t1.tif"), t1, r.georef)
+            io.write_geotiff(out.stage("t2.tif"), t2, r.georef)
+            io.write_geotiff(out.stage("gt.tif"), gt, r.georef)
+        with open(out.stage(names[-1]), "w") as f:
+            json.dump(rep, f, indent=2, allow_nan=False)
+            f.write("\n")
+    changed = sum(info.pixels)
+    print(f"planted {args.n_types} change types into {args.image} "
+          f"({100 * changed / gt.size:.1f}% of {gt.size} pixels changed), seed {args.seed}")
+    for row in rep["types"]:
+        print(f"  type {row['type']}: class {row['source_class']} -> class "
+              f"{row['target_class']}, {row['pixels']} px ({100 * row['fraction']:.1f}%), "
+              f"{row['parcels']} parcels")
+    print(f"  t2: gain {info.gain.min():.2f}-{info.gain.max():.2f}, illumination "
+          f"{info.illumination.min():.2f}-{info.illumination.max():.2f}")
+    print(f"outputs written to {os.path.abspath(out_dir)}: {', '.join(names)}")
+    return 0
+
+
 # --------------------------------------------------------------------------
 # entry point
 # --------------------------------------------------------------------------
@@ -572,7 +684,8 @@ def main(argv=None):
             parser.print_help()
             return 2
         handler, old_level = _setup_logging(args)
-        command = {"run": _cmd_run, "demo": _cmd_demo, "evaluate": _cmd_evaluate}
+        command = {"run": _cmd_run, "demo": _cmd_demo, "evaluate": _cmd_evaluate,
+                   "plant": _cmd_plant}
         return command[args.command](args)
     except (_UsageError, InputError, OSError) as exc:
         print(f"drl-np: error: {_error_line(exc)}", file=sys.stderr)

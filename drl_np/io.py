@@ -61,6 +61,9 @@ class Raster:
         Names of the selected bands when the file names them (``.npz``).
     n_file_bands : int
         Band count of the file before band selection.
+    dtype : numpy.dtype or None
+        The file's value type (``data`` is float64 whatever it is), so a
+        tool can write the values back in kind.
     """
 
     data: np.ndarray
@@ -70,6 +73,7 @@ class Raster:
     nodata: Optional[float] = None
     band_names: Optional[List[str]] = None
     n_file_bands: int = 0
+    dtype: Optional[np.dtype] = None
 
     @property
     def shape(self):
@@ -244,7 +248,7 @@ def _make_raster(arr, path, name, bands, nodata, georef, band_names=None):
     valid = _validity(data, nodata)
     names = [band_names[i] for i in idx] if band_names is not None else None
     return Raster(data=data, valid=valid, path=path, georef=dict(georef),
-                  nodata=nodata, band_names=names, n_file_bands=n_file)
+                  nodata=nodata, band_names=names, n_file_bands=n_file, dtype=arr.dtype)
 
 
 def read_image(path, *, bands=None, nodata=None, var=None, name="image"):
@@ -409,12 +413,14 @@ def pixel_area(georef):
 # --------------------------------------------------------------------------
 
 def write_geotiff(path, array, georef=None, nodata=None):
-    """Write a single-band (M, N) array as a (Geo)TIFF.
+    """Write an (M, N) or (M, N, B) array as a (Geo)TIFF.
 
     Parameters
     ----------
     path : str
-    array : ndarray, shape (M, N)
+    array : ndarray, shape (M, N) or (M, N, B)
+        Bands last; stored pixel-interleaved (B samples per pixel), which
+        GDAL reads as B bands.
     georef : dict, optional
         Tags from :attr:`Raster.georef`; written back with tifffile's
         ``extratags``.
@@ -423,7 +429,9 @@ def write_geotiff(path, array, georef=None, nodata=None):
     """
     import tifffile
 
-    tifffile.imwrite(path, np.ascontiguousarray(array), photometric="minisblack",
+    array = np.ascontiguousarray(array)
+    planar = {"planarconfig": "contig"} if array.ndim == 3 else {}
+    tifffile.imwrite(path, array, photometric="minisblack", **planar,
                      compression="zlib", metadata=None,
                      extratags=georef_extratags(georef or {}, nodata))
 

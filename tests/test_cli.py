@@ -65,7 +65,7 @@ def test_help_subprocess_and_examples(capsys):
     proc = subprocess.run([sys.executable, "-m", "drl_np.cli", "--help"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "drl-np run" in proc.stdout and not proc.stderr
-    for cmd in ("run", "demo", "evaluate"):
+    for cmd in ("run", "demo", "evaluate", "plant"):
         code, out, _ = run([cmd, "--help"], capsys)
         assert code == 0 and "examples:" in out and f"drl-np {cmd}" in out
 
@@ -331,3 +331,87 @@ def test_rerun_into_the_same_directory_leaves_one_consistent_result(tmp_path, fi
     assert run(["run", files["t1"], files["t2"], "--out", out] + FAST, capsys)[0] == 0
     assert not (out / "map_K6.tif").exists() and not (out / "map_K6.png").exists()
     assert (out / "map_K4.tif").exists() and (out / "notes.txt").read_text() == "mine"
+
+
+# -- plant: a test pair from one image ------------------------------------------
+
+@pytest.fixture
+def one_image(tmp_path):
+    from test_datasets import _blocks
+
+    img = _blocks(np.uint16)                              # (96, 96, 4) textured blocks
+    path = tmp_path / "scene.tif"
+    write_geotiff(path, img)
+    return img, str(path)
+
+
+def test_plant_npz_round_trip(tmp_path, one_image, capsys):
+    from drl_np.datasets import load_pair, plant_transitions
+
+    img, path = one_image
+    out = tmp_path / "sub" / "pair.npz"
+    code, stdout, err = run(["plant", path, "--out", out, "--n-types", 3, "--seed", 2, "-q"],
+                            capsys)
+    assert code == 0, err
+    assert sorted(os.listdir(out.parent)) == ["pair.json", "pair.npz"]
+    pair = load_pair(out)
+    np.testing.assert_array_equal(pair.t1, img)
+    assert pair.t2.dtype == np.uint16
+    _, t2, gt, info = plant_transitions(img, n_types=3, seed=2)  # the API gives the same
+    assert pair.t2.tobytes() == t2.tobytes() and pair.gt.tobytes() == gt.tobytes()
+    rep = json.loads((tmp_path / "sub" / "pair.json").read_text())
+    assert [r["pixels"] for r in rep["types"]] == list(info.pixels)
+    assert [(r["source_class"], r["target_class"]) for r in rep["types"]] == \
+        list(info.transitions)
+    for k, (s, t) in enumerate(info.transitions, start=1):
+        assert f"type {k}: class {s} -> class {t}, {info.pixels[k - 1]} px" in stdout
+
+
+def test_plant_geotiff_directory_keeps_georeferencing(tmp_path, one_image, capsys):
+    img, path = one_image
+    out = tmp_path / "planted"
+    code, _, err = run(["plant", path, "--out", out, "--bands", "4,1", "-q"], capsys)
+    assert code == 0, err
+    assert sorted(os.listdir(out)) == ["gt.tif", "planted.json", "t1.tif", "t2.tif"]
+    with rasterio.open(out / "t1.tif") as ds:
+        assert ds.count == 2 and ds.dtypes == ("uint16", "uint16")
+        assert ds.crs.to_epsg() == 32650
+        assert ds.transform.almost_equals(rasterio.Affine(8, 0, 500000, 0, -8, 3800000))
+        np.testing.assert_array_equal(np.moveaxis(ds.read(), 0, -1), img[..., [3, 0]])
+    with rasterio.open(out / "gt.tif") as ds:
+        gt = ds.read(1)
+        assert ds.crs.to_epsg() == 32650 and ds.dtypes[0] == "uint8"
+    rep = json.loads((out / "planted.json").read_text())
+    assert [r["pixels"] for r in rep["types"]] == \
+        [int((gt == k).sum()) for k in range(1, 5)]
+
+
+@pytest.mark.parametrize("case", ["too small", "output is the input", "nodata pixels",
+                                  "too many types", "missing image"])
+def test_plant_bad_input(tmp_path, one_image, capsys, case):
+    img, path = one_image
+    out, argv = tmp_path / "out.npz", None
+    if case == "too small":
+        write_geotiff(tmp_path / "small.tif", img[:20])
+        argv, expected = ["plant", tmp_path / "small.tif", "--out", out], "at least 32x32"
+    elif case == "output is the input":
+        argv, expected = ["plant", path, "--out", tmp_path], "also an input"
+        write_geotiff(tmp_path / "t1.tif", img)
+        argv[1] = tmp_path / "t1.tif"
+    elif case == "nodata pixels":
+        bad = img.copy()
+        bad[0, 0] = 9999
+        write_geotiff(tmp_path / "nd.tif", bad, nodata=9999)
+        argv, expected = ["plant", tmp_path / "nd.tif", "--out", out], "nodata"
+    elif case == "too many types":
+        argv, expected = ["plant", path, "--out", out, "--n-types", 40], "n_types"
+    else:
+        argv, expected = ["plant", tmp_path / "nope.tif", "--out", out], "does not exist"
+    before = {p: os.path.getmtime(p) for p in map(str, tmp_path.rglob("*"))}
+    code, stdout, err = run(argv + ["-q"], capsys)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("drl-np: error: "), err
+    assert expected in lines[0] and stdout == ""
+    after = {p: os.path.getmtime(p) for p in map(str, tmp_path.rglob("*"))}
+    assert after == before
