@@ -9,6 +9,7 @@ from ._validation import InputError, check_mask, check_nodata, check_pair, check
 from .baselines import RawKM, SAEKM
 from .methods import METHODS, PEER_METHODS, REGION_METHODS
 from .peers import detect_changes
+from .presets import FRONT_END, PRESETS, preset_parameters
 from .recurrent import DRLnet
 from .regions import build_regions
 from .result import AnalysisResult
@@ -19,8 +20,9 @@ __all__ = ["analyse", "METHODS", "REGION_METHODS", "PEER_METHODS"]
 logger = logging.getLogger("drl_np")
 
 
-def _estimator(method, schedule, params, rng):
-    """The estimator of a region-based method, with the user's parameters."""
+def _estimator(method, schedule, params, rng, preset="default"):
+    """The estimator of a region-based method: the preset's parameters, then
+    the user's."""
     if method in ("drlnet2", "drlnet1"):
         cls, fixed = DRLnet, {"schedule": schedule, "variant": method}
     elif method == "sae-km":
@@ -32,12 +34,13 @@ def _estimator(method, schedule, params, rng):
     if unknown:
         raise InputError(f"unknown parameter(s) {', '.join(unknown)} for method {method!r}; "
                          f"accepted: {', '.join(sorted(accepted - set(fixed) - {'random_state'}))}")
-    return cls(**fixed, **params, random_state=rng)
+    chosen = {**preset_parameters(preset, accepted), **params}
+    return cls(**fixed, **chosen, random_state=rng)
 
 
 def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
             schedule=(25, 15, 8, 5), unit="superpixel", window=3, n_segments=None,
-            compactness=None, scaling="joint", **params):
+            compactness=None, scaling=None, region_statistic=None, preset="default", **params):
     """Change analysis of a co-registered pair: what changed, and into which type.
 
     Parameters
@@ -62,11 +65,23 @@ def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
         Side w of the sample window.
     n_segments, compactness : optional
         SLIC settings (see :func:`drl_np.regions.build_regions`).
-    scaling : {'joint', 'per-date'}, default 'joint'
-        'joint' min-max scales both dates together (``docs/method.md`` §1; for
-        radiometrically corrected pairs); 'per-date' first standardises each
-        band of each date, removing a gain and offset between the dates
-        (:func:`drl_np.regions.scale_pair`). Peers normalise as their papers do.
+    scaling : {'auto', 'joint', 'per-date', 'invariant'}, optional
+        Radiometry of the two dates before the joint min-max scaling
+        (:func:`drl_np.regions.scale_pair`): 'joint' none (the paper, for
+        radiometrically corrected pairs); 'per-date' standardise each band of
+        each date; 'invariant' map t2 onto t1 by orthogonal regression over
+        IRMAD's invariant pixels; 'auto' choose from the data
+        (:func:`drl_np.normalise.choose_scaling`). Default: the preset's
+        ('auto'; 'joint' for the paper). Peers normalise as their papers do.
+    region_statistic : {'interior', 'mean', 'centre'}, optional
+        Whose change statistic a region takes (Eq. 2's lambda and the change
+        intensity): its centre window's (the paper), the mean over its
+        member pixels' own windows, or over those whose window lies inside
+        the region (:meth:`drl_np.regions.Regions.members`). Default: the
+        preset's ('interior'; 'centre' for the paper).
+    preset : {'default', 'paper'}, default 'default'
+        :mod:`drl_np.presets`: 'paper' is the DRLnet paper's configuration
+        exactly; parameters given explicitly win over it.
     **params
         Parameters of the method's estimator (:class:`~drl_np.recurrent.DRLnet`,
         :class:`~drl_np.baselines.SAEKM`, :class:`~drl_np.baselines.RawKM`) or
@@ -94,13 +109,18 @@ def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
     """
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if preset not in PRESETS:
+        raise InputError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}")
+    scaling = FRONT_END[preset]["scaling"] if scaling is None else scaling
+    region_statistic = FRONT_END[preset]["region_statistic"] if region_statistic is None else region_statistic
     t1, t2 = check_pair(t1, t2)
     schedule = check_schedule(schedule)
     rng = check_random_state(random_state)
     seed = rng.seed
     run_params = {"method": method, "random_state": seed, "schedule": list(schedule), "unit": unit,
                   "window": window, "n_segments": n_segments, "compactness": compactness,
-                  "scaling": scaling, "nodata": nodata, **params}
+                  "scaling": scaling, "region_statistic": region_statistic, "preset": preset,
+                  "nodata": nodata, **params}
     if method in PEER_METHODS:
         return _analyse_peer(t1, t2, method, rng, mask, nodata, schedule, run_params, params)
 
@@ -118,8 +138,10 @@ def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
             f"only {regions.n_regions} valid regions for K0 = {schedule[0]} clusters; use more "
             "regions (a larger n_segments, or unit='pixel') or a smaller schedule")
 
-    model = _estimator(method, schedule, params, rng)
-    model.fit(regions.x1, regions.x2)
+    members = regions.members(region_statistic)
+    run_params["scaling_applied"] = regions.scaling_info.get("scaling", scaling)
+    model = _estimator(method, schedule, params, rng, preset)
+    model.fit(regions.x1, regions.x2, members)
     timings.update(model.timings_)
     maps = {k: regions.paint(labels) for k, labels in model.labels_per_step_.items()}
     logger.info("%s: done, %d change types, %.1f%% of valid pixels changed", method,

@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator
 
 from ._validation import InputError, check_positive_int, check_samples
 from .clustering import change_types
-from .decision import DECISION_RULES, THRESHOLD_STATISTICS, change_flags
+from .decision import DECISION_RULES, THRESHOLD_STATISTICS, change_statistic, decide
 from .pretrain import AutoencoderSettings, encode, pretrain_autoencoders
 from .rng import check_random_state
 
@@ -32,8 +32,12 @@ class _DifferenceKMeans(BaseEstimator):
                              f"got {self.threshold_statistic!r}")
         return x1, x2
 
-    def fit(self, x1, x2):
-        """Change flags and change types of the sample pairs (n, d); returns self."""
+    def fit(self, x1, x2, members=None):
+        """Change flags and change types of the sample pairs (n, d); returns self.
+
+        ``members`` (:class:`drl_np.regions.Members`, optional): a region's
+        change statistic is the mean over its member pixels (**choice**
+        ``region_statistic``), as DRLnet's."""
         x1, x2 = self._check(x1, x2)
         rng = check_random_state(self.random_state)
         self.timings_, self.losses_ = {}, {}
@@ -41,27 +45,32 @@ class _DifferenceKMeans(BaseEstimator):
         u1, u2 = self._represent(x1, x2, rng)
         self.timings_["represent"] = time.perf_counter() - tic
         tic = time.perf_counter()
-        changed, distance, tau = change_flags(u1, u2, self.threshold, self.threshold_statistic)
+        if members is None:
+            values = change_statistic(u1, u2, self.threshold_statistic)
+        else:
+            m1, m2 = self._encode(members.x1), self._encode(members.x2)
+            values = members.region_mean(change_statistic(m1, m2, self.threshold_statistic))
+        changed, tau = decide(values, self.threshold)
         labels, _ = change_types(u1 - u2, changed, self.n_types, rng)
         self.timings_["clustering"] = time.perf_counter() - tic
-        span = distance.max() - distance.min()
-        self.change_intensity_ = (distance - distance.min()) / span if span > 0 else np.zeros_like(distance)
+        span = values.max() - values.min()
+        self.change_intensity_ = (values - values.min()) / span if span > 0 else np.zeros_like(values)
         self.labels_ = labels
         self.thresholds_ = {"ci": tau}
         self.labels_per_step_ = {self.n_types: labels}
         self.n_change_types_ = int(labels.max())
         return self
 
-    def fit_predict(self, x1, x2):
+    def fit_predict(self, x1, x2, members=None):
         """Fit and return ``labels_``."""
-        return self.fit(x1, x2).labels_
+        return self.fit(x1, x2, members).labels_
 
 
 class RawKM(_DifferenceKMeans):
     """Raw+KM: CI = ||x1 - x2||^2 of the raw samples -> threshold -> K-means
     of x1 - x2 of the changed samples into ``n_types`` types."""
 
-    def __init__(self, n_types=5, threshold="ggki", threshold_statistic="squared", random_state=None):
+    def __init__(self, n_types=5, threshold="ggki", threshold_statistic="magnitude", random_state=None):
         self.n_types = n_types
         self.threshold = threshold
         self.threshold_statistic = threshold_statistic
@@ -69,6 +78,9 @@ class RawKM(_DifferenceKMeans):
 
     def _represent(self, x1, x2, rng):
         return x1, x2
+
+    def _encode(self, x):
+        return x
 
 
 class SAEKM(_DifferenceKMeans):
@@ -83,7 +95,7 @@ class SAEKM(_DifferenceKMeans):
 
     def __init__(self, n_types=5, branch=(100, 50), sae_epochs=5, sae_learning_rate=1.0,
                  momentum=0.5, non_sparsity_penalty=0.1, sparsity_target=0.05, batchsize=10,
-                 threshold="ggki", threshold_statistic="squared", engine=None, random_state=None):
+                 threshold="ggki", threshold_statistic="magnitude", engine=None, random_state=None):
         self.n_types = n_types
         self.branch = branch
         self.sae_epochs = sae_epochs
@@ -99,4 +111,7 @@ class SAEKM(_DifferenceKMeans):
 
     def _represent(self, x1, x2, rng):
         self.sae_ = pretrain_autoencoders(x1, x2, AutoencoderSettings.of(self), self.engine, rng)
-        return encode(self.sae_, x1), encode(self.sae_, x2)
+        return self._encode(x1), self._encode(x2)
+
+    def _encode(self, x):
+        return encode(self.sae_, x)

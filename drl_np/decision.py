@@ -13,8 +13,8 @@ import numpy as np
 from ._validation import InputError
 from .ggki import ggki_threshold, ki_threshold
 
-__all__ = ["DECISION_RULES", "THRESHOLD_STATISTICS", "change_flags", "kmeans_threshold",
-           "threshold"]
+__all__ = ["DECISION_RULES", "THRESHOLD_STATISTICS", "change_flags", "change_statistic", "decide",
+           "kmeans_threshold", "threshold"]
 
 DECISION_RULES = ("ggki", "ki", "otsu", "kmeans")
 THRESHOLD_STATISTICS = ("squared", "magnitude")
@@ -135,6 +135,35 @@ def _lloyd_1d(v, csum, csq, t):
     return t, sse
 
 
+def change_statistic(u1, u2, statistic="squared"):
+    """The per-row change statistic of Eq. 2 between two representations
+    (n, f): ``||u1 - u2||^2`` ('squared', the paper) or ``||u1 - u2||``
+    ('magnitude', **choice** ``threshold_statistic``)."""
+    distance = np.sum((u1 - u2) ** 2, axis=1)
+    return distance if statistic == "squared" else np.sqrt(distance)
+
+
+def decide(values, rule="ggki"):
+    """Change flags of change statistics ``values`` (n,): ``values > tau``.
+
+    When ``rule`` finds no threshold, Otsu's rule is tried (**choice**
+    ``threshold_fallback``); when that finds none either, nothing is flagged
+    and ``tau`` is ``inf``.
+
+    Returns
+    -------
+    flags : ndarray of bool (n,)
+    tau : float
+        In the units of ``values``.
+    """
+    tau = threshold(values, rule)
+    if not np.isfinite(tau) and rule != "otsu":
+        tau = threshold(values, "otsu")
+    if not np.isfinite(tau):
+        return np.zeros(values.shape[0], dtype=bool), float("inf")
+    return values > tau, float(tau)
+
+
 def change_flags(h1, h2, rule="ggki", statistic="squared"):
     """Eq. 2: lambda_i = 1 when ||h1_i - h2_i||^2 is above the threshold.
 
@@ -160,12 +189,6 @@ def change_flags(h1, h2, rule="ggki", statistic="squared"):
         The threshold in units of ``distance`` (squared); ``inf`` when
         nothing could be flagged.
     """
-    distance = np.sum((h1 - h2) ** 2, axis=1)
-    values = distance if statistic == "squared" else np.sqrt(distance)
-    tau = threshold(values, rule)
-    if not np.isfinite(tau) and rule != "otsu":
-        tau = threshold(values, "otsu")
-    if not np.isfinite(tau):
-        return np.zeros(distance.shape[0], dtype=bool), distance, float("inf")
-    flags = values > tau
-    return flags, distance, float(tau if statistic == "squared" else tau * tau)
+    distance = change_statistic(h1, h2, "squared")
+    flags, tau = decide(distance if statistic == "squared" else np.sqrt(distance), rule)
+    return flags, distance, tau if statistic == "squared" else tau * tau

@@ -35,7 +35,7 @@ from .toolbox.nn import apply_layer_gradient
 
 __all__ = ["DRNetwork", "drnet_setup", "drnet_forward", "drnet_backward",
            "drnet_applygrads", "drnet_loss", "new_output_layer", "drnet_checknumgrad",
-           "forward_all"]
+           "forward_all", "branch_features", "classifier_outputs"]
 
 
 def _toolbox_weights(rng, n_out, n_in):
@@ -182,6 +182,18 @@ def drnet_forward(net, x1, x2, training=False):
             net.p[nb + j] = 0.99 * net.p[nb + j] + 0.01 * ah[j + 1][:, 1:].mean(axis=0)
     return {"a1": a1, "a2": a2, "ah": ah, "h1": a1[-1][:, 1:], "h2": a2[-1][:, 1:],
             "dr": ah[-2][:, 1:], "out": ah[-1]}
+
+
+def branch_features(net, x, block=8192):
+    """h = g(x) of every row (n, g_k), in blocks of ``block`` rows."""
+    return np.vstack([branch_forward(net, x[start:start + block])[-1][:, 1:]
+                      for start in range(0, max(x.shape[0], 1), block)])
+
+
+def classifier_outputs(net, x1, x2, block=4096):
+    """f(x) of every sample pair (n, n_classes); an evaluation pass."""
+    return np.vstack([drnet_forward(net, x1[start:start + block], x2[start:start + block])["out"]
+                      for start in range(0, x1.shape[0], block)])
 
 
 def forward_all(net, x1, x2, block=4096):

@@ -14,8 +14,8 @@ from sklearn.base import BaseEstimator
 from ._validation import InputError, check_positive_int, check_samples, check_schedule
 from .algorithm1 import ClusterState, epoch_function
 from .clustering import change_types, init_centroids, kmeans, one_hot
-from .decision import DECISION_RULES, THRESHOLD_STATISTICS, change_flags
-from .drlnet import drnet_setup, forward_all, new_output_layer
+from .decision import DECISION_RULES, THRESHOLD_STATISTICS, change_statistic, decide
+from .drlnet import branch_features, classifier_outputs, drnet_setup, forward_all, new_output_layer
 from .pretrain import AutoencoderSettings, log_epoch, pretrain_autoencoders, pretrain_classifier
 from .rng import check_random_state
 
@@ -24,6 +24,28 @@ __all__ = ["DRLnet", "VARIANTS"]
 logger = logging.getLogger("drl_np")
 
 VARIANTS = ("drlnet2", "drlnet1")
+
+
+def fit_diagnostics(net, x1, x2, labels, n_classes, branch_before=None):
+    """How well the classifier fits its pseudo labels, and how far g moved.
+
+    Returns a dict: ``train_accuracy`` (argmax of f against ``labels``),
+    ``loss`` (the classification term of Eq. 4, toolbox 1/2, per sample),
+    ``trivial_loss`` (the same loss of the best constant output, the class
+    frequencies: what a network that learned nothing reaches) and, given the
+    branch weights before, ``branch_change`` (relative Frobenius change of g).
+    """
+    out = classifier_outputs(net, x1, x2)                         # (n, C)
+    target = one_hot(labels, n_classes)
+    freq = target.mean(axis=0)
+    info = {"train_accuracy": float(np.mean(out.argmax(axis=1) == labels)),
+            "loss": float(0.5 * np.sum((out - target) ** 2) / x1.shape[0]),
+            "trivial_loss": float(0.5 * np.sum(freq * (1 - freq)))}
+    if branch_before is not None:
+        num = sum(float(np.sum((w - w0) ** 2)) for w, w0 in zip(net.W, branch_before))
+        den = sum(float(np.sum(w0 ** 2)) for w0 in branch_before)
+        info["branch_change"] = float(np.sqrt(num / den)) if den > 0 else 0.0
+    return info
 
 
 class DRLnet(BaseEstimator):
@@ -51,8 +73,11 @@ class DRLnet(BaseEstimator):
     momentum : float, default 0.5
     sparsity_target : float, default 0.05
     non_sparsity_penalty : float, default 0.1
-        Weight of the toolbox's sparsity penalty on hidden units (the paper
-        gives the target only; **choice** ``sparsity_weight``).
+        Weight of the toolbox's sparsity penalty on the autoencoders' hidden
+        units (the paper gives the target only; **choice** ``sparsity_weight``).
+    network_sparsity_penalty : float, default 0.1
+        The same penalty on the hidden layers of the network trained on
+        pseudo labels (**choice** ``network_sparsity``).
     batchsize : int, default 10
     sae_epochs, pretrain_epochs, finetune_epochs : int
         Epochs of the autoencoder pre-training (per layer), of the
@@ -67,7 +92,9 @@ class DRLnet(BaseEstimator):
         ``learning_rate``.
     threshold : {'ggki', 'ki', 'otsu', 'kmeans'}, default 'ggki'
         Rule for the change flags (Eq. 2).
-    threshold_statistic : {'squared', 'magnitude'}, default 'squared'
+    threshold_statistic : {'magnitude', 'squared'}, default 'magnitude'
+        Threshold the distance of Eq. 2 or its square (the paper; GGKI misfits
+        the squared distances' unchanged class, **choice** ``threshold_statistic``).
     count_init : 'kmeans' or int, default 'kmeans'
         Initial counts of Eq. 9 (**choice**).
     recompute_flags : bool, default True
@@ -95,15 +122,19 @@ class DRLnet(BaseEstimator):
         tau (squared distance) at each K_t and for the final map.
     losses_ : dict of str to list of float
         Mean minibatch loss per epoch, per stage.
+    diagnostics_ : dict of str to dict
+        Per stage ('pretrain', 'K=k'): how well f fits the pseudo labels it
+        was trained on, against a constant output, and how far g moved
+        (:func:`fit_diagnostics`).
     timings_ : dict of str to float
     network_ : DRNetwork
     """
 
     def __init__(self, schedule=(25, 15, 8, 5), variant="drlnet2", branch=(100, 50), head=(50, 20),
                  alpha=0.1, learning_rate=0.005, momentum=0.5, sparsity_target=0.05,
-                 non_sparsity_penalty=0.1, batchsize=10, sae_epochs=5, pretrain_epochs=20,
+                 non_sparsity_penalty=0.1, network_sparsity_penalty=0.1, batchsize=10, sae_epochs=5, pretrain_epochs=20,
                  finetune_epochs=10, sae_learning_rate=1.0, pretrain_learning_rate=None,
-                 threshold="ggki", threshold_statistic="squared", count_init="kmeans",
+                 threshold="ggki", threshold_statistic="magnitude", count_init="kmeans",
                  recompute_flags=True, engine=None, random_state=None):
         self.schedule = schedule
         self.variant = variant
@@ -114,6 +145,7 @@ class DRLnet(BaseEstimator):
         self.momentum = momentum
         self.sparsity_target = sparsity_target
         self.non_sparsity_penalty = non_sparsity_penalty
+        self.network_sparsity_penalty = network_sparsity_penalty
         self.batchsize = batchsize
         self.sae_epochs = sae_epochs
         self.pretrain_epochs = pretrain_epochs
@@ -148,11 +180,17 @@ class DRLnet(BaseEstimator):
         return x1, x2, schedule
 
     # -- Algorithm 2 -----------------------------------------------------------
-    def fit(self, x1, x2):
-        """Run Algorithm 2 on the sample pairs ``x1``, ``x2`` (n, d); returns self."""
+    def fit(self, x1, x2, members=None):
+        """Run Algorithm 2 on the sample pairs ``x1``, ``x2`` (n, d); returns self.
+
+        ``members`` (:class:`drl_np.regions.Members`, optional): the member
+        pixels of each sample's region; the change statistic of a region is
+        then the mean over its members (**choice** ``region_statistic``),
+        else its own sample's."""
         x1, x2, schedule = self._validate(x1, x2)
         rng = check_random_state(self.random_state)
         self.losses_, self.timings_, self.thresholds_, self.labels_per_step_ = {}, {}, {}, {}
+        self.diagnostics_ = {}
 
         tic = time.perf_counter()
         s_prev, _ = kmeans(np.hstack([x1, x2]), schedule[0], rng, what="samples")   # s^0
@@ -167,26 +205,35 @@ class DRLnet(BaseEstimator):
         forward = forward_all(net, x1, x2)                   # (dr, h1, h2) of the current net
         n_prev_classes = schedule[0]
         for k_t in schedule[1:]:                             # timesteps t = 1..T
-            s_prev, forward = self._timestep(net, x1, x2, forward, s_prev, n_prev_classes, k_t, rng)
+            s_prev, forward = self._timestep(net, x1, x2, forward, members, s_prev, n_prev_classes,
+                                             k_t, rng)
             n_prev_classes = k_t + 1
 
-        _, h1, h2 = forward
-        distance = np.sum((h1 - h2) ** 2, axis=1)
-        span = distance.max() - distance.min()
-        self.change_intensity_ = (distance - distance.min()) / span if span > 0 else np.zeros(x1.shape[0])
+        values = self._change_values(net, forward, members)
+        span = values.max() - values.min()
+        self.change_intensity_ = (values - values.min()) / span if span > 0 else np.zeros(x1.shape[0])
         self.labels_ = s_prev
         self.network_ = net
         self.n_change_types_ = int(s_prev.max())
         return self
 
-    def _timestep(self, net, x1, x2, forward, s_prev, n_prev_classes, k_t, rng):
+    def _change_values(self, net, forward, members):
+        """Eq. 2's change statistic of every sample with the current g: of
+        its own pair (``forward = (dr, h1, h2)``) or the mean over its
+        region's ``members``."""
+        if members is None:
+            return change_statistic(forward[1], forward[2], self.threshold_statistic)
+        per_member = change_statistic(branch_features(net, members.x1), branch_features(net, members.x2),
+                                      self.threshold_statistic)
+        return members.region_mean(per_member)
+
+    def _timestep(self, net, x1, x2, forward, members, s_prev, n_prev_classes, k_t, rng):
         """Timestep t (K_t types): flags and centroids from the current net,
         Algorithm 1 on the pseudo labels s^{t-1}, then s^t from the fine-tuned
         net. Returns ``(s^t, forward pass of the fine-tuned net)``."""
         tic = time.perf_counter()
-        dr, h1, h2 = forward
-        lam, _, tau = change_flags(h1, h2, self.threshold, self.threshold_statistic)
-        assign, centres, counts = init_centroids(dr, lam, k_t, rng, self.count_init)
+        lam, tau = decide(self._change_values(net, forward, members), self.threshold)
+        assign, centres, counts = init_centroids(forward[0], lam, k_t, rng, self.count_init)
         state = ClusterState(lam.astype(np.float64), assign, centres, counts)
         self.timings_["clustering"] += time.perf_counter() - tic
 
@@ -195,6 +242,7 @@ class DRLnet(BaseEstimator):
             new_output_layer(net, n_prev_classes, rng)
         target = one_hot(s_prev, n_prev_classes)
         run_epoch = epoch_function(self.engine, net)
+        branch_before = [w.copy() for w in net.W[:net.n_branch]]
         losses = []
         for epoch in range(self.finetune_epochs):
             start = time.perf_counter()
@@ -204,17 +252,22 @@ class DRLnet(BaseEstimator):
             losses.append(float(L.mean()))
             log_epoch(f"K={k_t} epoch", epoch, self.finetune_epochs, start, losses[-1])
         self.losses_[f"finetune K={k_t}"] = losses
+        self.diagnostics_[f"K={k_t}"] = fit_diagnostics(net, x1, x2, s_prev, n_prev_classes, branch_before)
         self.timings_["finetune"] += time.perf_counter() - tic
 
         tic = time.perf_counter()
         forward = forward_all(net, x1, x2)
-        s_t, tau = self._relabel(forward, lam, tau, k_t, rng)
+        if self.recompute_flags:        # lambda with the fine-tuned g (**choice** recompute_flags)
+            lam, tau = decide(self._change_values(net, forward, members), self.threshold)
+        s_t, _ = change_types(forward[0], lam, k_t, rng)       # s^t: K-means of the changed DRs
         self.thresholds_[f"K={k_t}"] = tau
         self.labels_per_step_[k_t] = s_t
         self.timings_["clustering"] += time.perf_counter() - tic
-        logger.info("K=%d: %d of %d regions changed (tau = %.4g), loss %.4g -> %.4g",
-                    k_t, int((s_t > 0).sum()), x1.shape[0], tau,
-                    losses[0] if losses else float("nan"), losses[-1] if losses else float("nan"))
+        diag = self.diagnostics_[f"K={k_t}"]
+        logger.info("K=%d: %d of %d regions changed (tau = %.4g); fit of s^(t-1): accuracy %.3f, "
+                    "loss %.4g (a constant output: %.4g), g moved %.2g", k_t, int((s_t > 0).sum()),
+                    x1.shape[0], tau, diag["train_accuracy"], diag["loss"], diag["trivial_loss"],
+                    diag["branch_change"])
         return s_t, forward
 
     def _pretrain(self, x1, x2, s0, n_classes, rng):
@@ -224,23 +277,17 @@ class DRLnet(BaseEstimator):
         net = drnet_setup(x1.shape[1], self.branch, self.head, n_classes, rng=rng,
                           branch_weights=[ae.W[0] for ae in sae.ae])
         net.momentum = self.momentum
-        net.non_sparsity_penalty = self.non_sparsity_penalty
+        net.non_sparsity_penalty = self.network_sparsity_penalty
         net.sparsity_target = self.sparsity_target
         net.learning_rate = self.pretrain_learning_rate or self.learning_rate
         self.losses_["pretrain"] = pretrain_classifier(
             net, x1, x2, one_hot(s0, n_classes), self.pretrain_epochs, self.batchsize, self.engine, rng)
+        self.diagnostics_["pretrain"] = diag = fit_diagnostics(net, x1, x2, s0, n_classes)
+        logger.info("pre-training: fit of s^0: accuracy %.3f, loss %.4g (a constant output: %.4g)",
+                    diag["train_accuracy"], diag["loss"], diag["trivial_loss"])
         net.learning_rate = self.learning_rate
         return net
 
-    def _relabel(self, forward, lam, tau, k_t, rng):
-        """s^t from the fine-tuned net's ``forward = (dr, h1, h2)``: unchanged
-        -> 0, changed -> K-means of their DRs into K_t types."""
-        dr, h1, h2 = forward
-        if self.recompute_flags:
-            lam, _, tau = change_flags(h1, h2, self.threshold, self.threshold_statistic)
-        labels, _ = change_types(dr, lam, k_t, rng)
-        return labels, tau
-
-    def fit_predict(self, x1, x2):
+    def fit_predict(self, x1, x2, members=None):
         """Fit and return ``labels_``."""
-        return self.fit(x1, x2).labels_
+        return self.fit(x1, x2, members).labels_

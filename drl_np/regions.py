@@ -15,7 +15,7 @@ from skimage.segmentation import slic
 from ._validation import InputError, check_mask, check_nodata, check_pair, check_positive_int, valid_pixels
 from ._regions_geometry import _centres, _overlay, _pixel_labels, _windows
 
-__all__ = ["Regions", "scale_pair", "build_regions"]
+__all__ = ["Members", "REGION_STATISTICS", "Regions", "SCALINGS", "scale_pair", "build_regions"]
 
 #: Default SLIC segment size in pixels when ``n_segments`` is None:
 #: one segment per 150 valid pixels (437 segments on a 256 x 256 scene).
@@ -29,10 +29,11 @@ COMPACTNESS = 0.3
 
 
 # -- scaling --------------------------------------------------------------------
-SCALINGS = ("joint", "per-date")
+SCALINGS = ("joint", "per-date", "invariant", "auto")
+REGION_STATISTICS = ("centre", "mean", "interior")
 
 
-def scale_pair(t1, t2, mask=None, nodata=None, scaling="joint"):
+def scale_pair(t1, t2, mask=None, nodata=None, scaling="joint", return_info=False):
     """Scale both dates per band to [0, 1] with one min and max for both.
 
     Parameters
@@ -43,13 +44,21 @@ def scale_pair(t1, t2, mask=None, nodata=None, scaling="joint"):
         True where a pixel may be used. Default: every pixel.
     nodata : float, optional
         A pixel equal to ``nodata`` in any band of either date is invalid.
-    scaling : {"joint", "per-date"}, default "joint"
+    scaling : {"joint", "per-date", "invariant", "auto"}, default "joint"
         "joint" (``docs/method.md`` §1): the min-max scaling alone, which keeps the two
         dates' values comparable and so assumes radiometrically corrected
         images. "per-date": first standardise each band of each date to zero
         mean and unit variance over the valid pixels (a relative radiometric
         normalisation that removes a per-band gain and offset between the
         dates), then the joint min-max scaling (**choice** ``scaling``).
+        "invariant": t2 mapped into t1's radiometry by an orthogonal
+        regression per band over IRMAD's invariant pixels
+        (:func:`drl_np.normalise.invariant_normalise`), then the joint
+        min-max scaling. "auto": one of the three, chosen from the pair alone
+        (:func:`drl_np.normalise.choose_scaling`).
+    return_info : bool, default False
+        Also return a dict: ``scaling`` (the one applied, which "auto"
+        chose) and the normalisation's gains, offsets and invariant count.
 
     Returns
     -------
@@ -92,10 +101,30 @@ def scale_pair(t1, t2, mask=None, nodata=None, scaling="joint"):
         raise InputError(
             "no valid pixel: every pixel is non-finite, equal to nodata or "
             "outside mask in some band of t1 or t2; check nodata and mask")
-    if scaling == "per-date":
-        t1, t2 = _standardise(t1, valid), _standardise(t2, valid)
+    t1, t2, info = _normalise(t1, t2, valid, scaling)
     t1s, t2s = _scale_pair(t1, t2, valid)
-    return t1s, t2s, valid
+    return (t1s, t2s, valid, info) if return_info else (t1s, t2s, valid)
+
+
+def _normalise(t1, t2, valid, scaling):
+    """The relative normalisation of ``scaling`` before the joint min-max."""
+    from .normalise import choose_scaling, invariant_normalise
+    invariant = None
+    if scaling in ("auto", "invariant"):
+        try:
+            chosen, invariant = choose_scaling(t1, t2, valid) if scaling == "auto" else (scaling, None)
+        except np.linalg.LinAlgError:     # a constant band: IRMAD's CCA is singular
+            chosen = "per-date"
+        scaling_used = chosen
+    else:
+        scaling_used = scaling
+    info = {"scaling": scaling_used, "requested": scaling}
+    if scaling_used == "per-date":
+        return _standardise(t1, valid), _standardise(t2, valid), info
+    if scaling_used == "invariant":
+        t2, extra = invariant_normalise(t1, t2, valid, invariant)
+        info.update(extra)
+    return t1, t2, info
 
 
 def _standardise(t, valid):
@@ -165,6 +194,7 @@ class Regions:
         self.t1s = t1s
         self.t2s = t2s
         self.unit = unit
+        self.scaling_info = {}
 
     def __len__(self):
         return self.n_regions
@@ -173,6 +203,39 @@ class Regions:
         m, n = self.labels.shape
         return (f"Regions(n_regions={self.n_regions}, shape=({m}, {n}), "
                 f"window={self.window}, unit={self.unit!r})")
+
+    def members(self, statistic="interior"):
+        """The member pixels a region statistic averages over, with their
+        windows (**choice** ``region_statistic``, ``docs/method.md`` §1).
+
+        Parameters
+        ----------
+        statistic : {'centre', 'mean', 'interior'}
+            'centre': None (the paper: each region is its centre window).
+            'mean': every valid pixel of every region. 'interior': the pixels
+            whose whole w x w window lies in their own region, so the window
+            sees one region only; a region without such a pixel (a sliver)
+            uses its centre.
+
+        Returns
+        -------
+        Members or None
+        """
+        if statistic not in REGION_STATISTICS:
+            raise InputError(f"region_statistic must be one of {', '.join(REGION_STATISTICS)}, "
+                             f"got {statistic!r}")
+        if statistic == "centre" or self.unit == "pixel":
+            return None
+        keep = self.valid.copy()
+        if statistic == "interior":
+            keep &= _interior(self.labels, self.window)
+            lonely = np.ones(self.n_regions, dtype=bool)
+            lonely[self.labels[keep]] = False
+            keep[self.centres[lonely, 0], self.centres[lonely, 1]] = True
+        coords = np.argwhere(keep)                                  # (p, 2), raster order
+        region = self.labels[coords[:, 0], coords[:, 1]]
+        return Members(_windows(self.t1s, coords, self.window), _windows(self.t2s, coords, self.window),
+                       region, self.n_regions)
 
     def paint(self, values, fill=None):
         """Paint one value per region onto the pixels.
@@ -242,8 +305,8 @@ def build_regions(t1, t2, mask=None, nodata=None, unit="superpixel", window=3,
         are in [0, 1]) weighs as much as one segment spacing. Larger gives
         squarer, smaller gives more boundary-following segments (see
         ``COMPACTNESS`` for the effect on the synthetic scene).
-    scaling : {"joint", "per-date"}, default "joint"
-        See :func:`scale_pair`.
+    scaling : {"joint", "per-date", "invariant", "auto"}, default "joint"
+        See :func:`scale_pair`; ``Regions.scaling_info`` says what was applied.
     random_state : None, int or OctaveRandom, optional
         Accepted for a uniform signature; nothing is drawn (SLIC is
         deterministic).
@@ -281,7 +344,8 @@ def build_regions(t1, t2, mask=None, nodata=None, unit="superpixel", window=3,
     >>> r.x1.shape[1]
     36
     """
-    t1s, t2s, valid = scale_pair(t1, t2, mask=mask, nodata=nodata, scaling=scaling)
+    t1s, t2s, valid, scaling_info = scale_pair(t1, t2, mask=mask, nodata=nodata, scaling=scaling,
+                                               return_info=True)
     window = check_positive_int(window, "window")
     if window % 2 == 0:
         raise InputError(f"window must be odd, got {window}; use e.g. 3 "
@@ -301,7 +365,9 @@ def build_regions(t1, t2, mask=None, nodata=None, unit="superpixel", window=3,
         labels1, labels2 = _segment_pair(t1s, t2s, valid, n_segments,
                                          float(compactness))
         labels = _overlay(labels1, labels2)
-    return _regions_from_labels(labels, t1s, t2s, valid, window, unit)
+    regions = _regions_from_labels(labels, t1s, t2s, valid, window, unit)
+    regions.scaling_info = scaling_info
+    return regions
 
 
 def _segment_pair(t1s, t2s, valid, n_segments, compactness):
@@ -335,6 +401,42 @@ def _regions_from_labels(labels, t1s, t2s, valid, window, unit):
     x2 = _windows(t2s, centres, window)                # (n, w*w*B)
     return Regions(labels, sizes, centres, x1, x2, window, valid, t1s, t2s,
                    unit)
+
+
+def _interior(labels, window):
+    """(M, N) True where every pixel of the w x w window (symmetric padding,
+    as the windows read) has the centre pixel's label."""
+    half = window // 2
+    padded = np.pad(labels, half, mode="symmetric")
+    m, n = labels.shape
+    inside = np.ones(labels.shape, dtype=bool)
+    for dy in range(window):
+        for dx in range(window):
+            inside &= padded[dy:dy + m, dx:dx + n] == labels
+    return inside
+
+
+class Members:
+    """Window samples of member pixels and the region each belongs to.
+
+    Attributes
+    ----------
+    x1, x2 : ndarray (p, w*w*B)
+    region : ndarray of int (p,)
+    n_regions : int
+    """
+
+    def __init__(self, x1, x2, region, n_regions):
+        self.x1, self.x2, self.region, self.n_regions = x1, x2, region, n_regions
+
+    def __len__(self):
+        return int(self.region.shape[0])
+
+    def region_mean(self, values):
+        """Per-region mean (n_regions,) of one value per member (p,)."""
+        total = np.bincount(self.region, weights=values, minlength=self.n_regions)
+        count = np.bincount(self.region, minlength=self.n_regions)
+        return total / np.maximum(count, 1)
 
 
 def _paint_dtype(dtype, fill):

@@ -11,7 +11,7 @@ from sklearn.utils.estimator_checks import (check_get_params_invariance,
                                             check_set_params)
 
 from drl_np import DRLnet, RawKM, SAEKM
-from drl_np.decision import change_flags
+from drl_np.decision import change_statistic, decide
 from drl_np.drlnet import forward_all
 from drl_np.rng import OctaveRandom
 
@@ -58,7 +58,7 @@ def test_relabelling_recomputes_the_flags_with_the_finetuned_branch():
     x1, x2 = _pairs()
     model = DRLnet(**SMALL).fit(x1, x2)
     _, h1, h2 = forward_all(model.network_, x1, x2)
-    flags, _, tau = change_flags(h1, h2, model.threshold, model.threshold_statistic)
+    flags, tau = decide(change_statistic(h1, h2, model.threshold_statistic), model.threshold)
     assert model.thresholds_["K=2"] == tau
     np.testing.assert_array_equal(model.labels_ > 0, flags)
     kept = DRLnet(**SMALL, recompute_flags=False).fit(x1, x2)

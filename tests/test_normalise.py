@@ -1,0 +1,98 @@
+"""Relative radiometric normalisation, the 'auto' scaling rule and the
+region statistics, on small scenes made here."""
+import numpy as np
+import pytest
+
+from drl_np._validation import InputError
+from drl_np.datasets import synthetic_pair
+from drl_np.normalise import choose_scaling, invariant_normalise, orthogonal_regression
+from drl_np.regions import build_regions, scale_pair
+
+
+def test_orthogonal_regression_recovers_a_line_and_is_symmetric():
+    rng = np.random.default_rng(0)
+    x = rng.normal(10, 3, 5000)
+    y = 1.7 * x - 4.0
+    b, a = orthogonal_regression(x, y)
+    assert b == pytest.approx(1.7) and a == pytest.approx(-4.0)
+    # with noise in both dates the slope of x on y is the inverse (not OLS)
+    xn, yn = x + rng.normal(0, 0.5, x.size), y + rng.normal(0, 0.85, x.size)
+    b1, _ = orthogonal_regression(xn, yn)
+    b2, _ = orthogonal_regression(yn, xn)
+    assert b1 * b2 == pytest.approx(1.0, abs=1e-12)
+
+
+def _gain_pair(seed=0, gain=(1.3, 0.8, 1.1, 0.9), offset=(20.0, -5.0, 3.0, 8.0)):
+    t1, t2, gt = synthetic_pair(seed=seed)
+    t1 = 100 * t1
+    t2 = 100 * t2 * np.array(gain) + np.array(offset)     # another sensor gain and offset
+    return t1, t2, gt
+
+
+def test_invariant_normalisation_undoes_a_gain_and_offset():
+    t1, t2, gt = _gain_pair()
+    valid = np.ones(gt.shape, dtype=bool)
+    t2n, info = invariant_normalise(t1, t2, valid)
+    assert info["n_invariant"] >= 200
+    np.testing.assert_allclose(info["gain"], [1.3, 0.8, 1.1, 0.9], rtol=0.08)
+    unchanged = gt == 0
+    before = np.abs(t2 - t1)[unchanged].mean()
+    after = np.abs(t2n - t1)[unchanged].mean()
+    assert after < 0.2 * before
+
+
+def test_auto_scaling_rule():
+    t1, t2, gt = _gain_pair()
+    valid = np.ones(gt.shape, dtype=bool)
+    assert choose_scaling(t1, t2, valid)[0] == "invariant"
+    assert choose_scaling(t1[..., :2], t2[..., :2], valid)[0] == "joint"     # 1-2 bands
+    _, _, _, info = scale_pair(t1, t2, scaling="auto", return_info=True)
+    assert info["scaling"] == "invariant" and info["requested"] == "auto"
+    with pytest.raises(InputError, match="scaling must be one of"):
+        scale_pair(t1, t2, scaling="histogram")
+
+
+def test_auto_scaling_restores_the_change_contrast():
+    # joint scaling of dates with different gains: unchanged land differs
+    # more than with the auto (invariant) normalisation
+    t1, t2, gt = _gain_pair()
+    ratios = {}
+    for scaling in ("joint", "auto"):
+        a, b, _ = scale_pair(t1, t2, scaling=scaling)
+        d = np.linalg.norm(a - b, axis=2)
+        ratios[scaling] = d[gt > 0].mean() / d[gt == 0].mean()
+    assert ratios["auto"] > 2 * ratios["joint"]
+
+
+def _regions(labels, window=3):
+    from drl_np.regions import _regions_from_labels
+    t = np.zeros(labels.shape + (1,))
+    return _regions_from_labels(labels, t, t, labels >= 0, window, "superpixel")
+
+
+def test_interior_members_and_region_means():
+    # two vertical strips: with a 3x3 window the interior pixels of each
+    # strip are those not next to the other strip
+    labels = np.zeros((6, 8), dtype=np.int64); labels[:, 4:] = 1
+    r = _regions(labels)
+    assert r.members("centre") is None
+    every = r.members("mean")
+    assert len(every) == 48
+    inner = r.members("interior")
+    assert len(inner) == 48 - 2 * 6                     # columns 3 and 4 touch the other strip
+    np.testing.assert_array_equal(inner.region_mean(np.ones(len(inner))), [1.0, 1.0])
+    values = np.arange(len(every), dtype=float)
+    expect = [values[every.region == k].mean() for k in range(2)]
+    np.testing.assert_allclose(every.region_mean(values), expect)
+    with pytest.raises(InputError, match="region_statistic"):
+        r.members("median")
+
+
+def test_a_sliver_region_falls_back_to_its_centre():
+    # a one-pixel-wide column: no pixel of it has its whole window inside it
+    labels = np.zeros((7, 7), dtype=np.int64); labels[:, 3] = 1; labels[:, 4:] = 2
+    r = _regions(labels)
+    inner = r.members("interior")
+    assert np.count_nonzero(inner.region == 1) == 1
+    row, col = r.centres[1]
+    assert col == 3 and len(inner) == 1 + 7 * 2 + 7 * 2   # the centre + columns 0-1 and 5-6
