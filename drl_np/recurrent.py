@@ -24,6 +24,7 @@ __all__ = ["DRLnet", "VARIANTS"]
 logger = logging.getLogger("drl_np")
 
 VARIANTS = ("drlnet2", "drlnet1")
+CHANGE_SPACES = ("features", "input")
 
 
 def fit_diagnostics(net, x1, x2, labels, n_classes, branch_before=None):
@@ -99,6 +100,10 @@ class DRLnet(BaseEstimator):
         Initial counts of Eq. 9 (**choice**).
     recompute_flags : bool, default True
         Recompute lambda with the fine-tuned g before relabelling (**choice**).
+    change_space : {'features', 'input'}, default 'features'
+        Where Eq. 2's distance is measured: between the two dates' features
+        h = g(x) (the paper) or between their input windows (**choice**
+        ``change_space``).
     engine : {None, 'numba', 'numpy'}
         Engine of Algorithm 1 and of the autoencoder pre-training: the Numba
         kernels (default when they support the network) or their readable
@@ -135,7 +140,7 @@ class DRLnet(BaseEstimator):
                  non_sparsity_penalty=0.1, network_sparsity_penalty=0.1, batchsize=10, sae_epochs=5, pretrain_epochs=20,
                  finetune_epochs=10, sae_learning_rate=1.0, pretrain_learning_rate=None,
                  threshold="ggki", threshold_statistic="magnitude", count_init="kmeans",
-                 recompute_flags=True, engine=None, random_state=None):
+                 recompute_flags=True, change_space="features", engine=None, random_state=None):
         self.schedule = schedule
         self.variant = variant
         self.branch = branch
@@ -156,6 +161,7 @@ class DRLnet(BaseEstimator):
         self.threshold_statistic = threshold_statistic
         self.count_init = count_init
         self.recompute_flags = recompute_flags
+        self.change_space = change_space
         self.engine = engine
         self.random_state = random_state
 
@@ -169,6 +175,8 @@ class DRLnet(BaseEstimator):
             raise InputError(f"variant must be one of {', '.join(VARIANTS)}, got {self.variant!r}")
         if self.threshold not in DECISION_RULES:
             raise InputError(f"threshold must be one of {', '.join(DECISION_RULES)}, got {self.threshold!r}")
+        if self.change_space not in CHANGE_SPACES:
+            raise InputError(f"change_space must be one of {', '.join(CHANGE_SPACES)}, got {self.change_space!r}")
         if self.threshold_statistic not in THRESHOLD_STATISTICS:
             raise InputError(f"threshold_statistic must be one of {', '.join(THRESHOLD_STATISTICS)}, "
                              f"got {self.threshold_statistic!r}")
@@ -189,6 +197,10 @@ class DRLnet(BaseEstimator):
         else its own sample's."""
         x1, x2, schedule = self._validate(x1, x2)
         rng = check_random_state(self.random_state)
+        if self.change_space == "input":
+            self._input_values = (change_statistic(x1, x2, self.threshold_statistic) if members is None
+                                  else members.region_mean(change_statistic(members.x1, members.x2,
+                                                                            self.threshold_statistic)))
         self.losses_, self.timings_, self.thresholds_, self.labels_per_step_ = {}, {}, {}, {}
         self.diagnostics_ = {}
 
@@ -220,7 +232,10 @@ class DRLnet(BaseEstimator):
     def _change_values(self, net, forward, members):
         """Eq. 2's change statistic of every sample with the current g: of
         its own pair (``forward = (dr, h1, h2)``) or the mean over its
-        region's ``members``."""
+        region's ``members``. With ``change_space='input'`` the statistic is
+        that of the input windows themselves, as Raw+KM's."""
+        if self.change_space == "input":
+            return self._input_values
         if members is None:
             return change_statistic(forward[1], forward[2], self.threshold_statistic)
         per_member = change_statistic(branch_features(net, members.x1), branch_features(net, members.x2),

@@ -89,3 +89,14 @@ def test_random_state_forms_and_fit_returns_self(cls):
     for state in (np.random.RandomState(1), np.random.default_rng(1), None):
         labels = cls(**kw, random_state=state).fit_predict(x1, x2)
         assert labels.shape == (x1.shape[0],)
+
+
+def test_change_space_input_flags_as_raw_km():
+    from drl_np import RawKM
+    x1, x2 = _pairs()
+    model = DRLnet(**SMALL, change_space="input").fit(x1, x2)
+    raw = RawKM(n_types=2, random_state=0).fit(x1, x2)
+    np.testing.assert_array_equal(model.labels_ > 0, raw.labels_ > 0)
+    assert model.thresholds_["K=2"] == raw.thresholds_["ci"]
+    with pytest.raises(Exception, match="change_space"):
+        DRLnet(**SMALL, change_space="pixels").fit(x1, x2)
