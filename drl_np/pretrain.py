@@ -86,9 +86,10 @@ def encode(sae, x):
     return x
 
 
-def pretrain_classifier(net, x1, x2, target, epochs, batchsize, engine, rng):
+def pretrain_classifier(net, x1, x2, target, epochs, batchsize, engine, rng, update_branch=True):
     """Supervised pre-training on the one-hot pseudo labels ``target``:
     Algorithm 1's epoch without a clustering state (Eq. 4's first term only).
+    ``update_branch=False`` keeps the autoencoders' g and trains the head.
 
     Returns
     -------
@@ -100,7 +101,7 @@ def pretrain_classifier(net, x1, x2, target, epochs, batchsize, engine, rng):
     for epoch in range(epochs):
         start = time.perf_counter()
         kk = rng.randperm(x1.shape[0])
-        L = run_epoch(net, x1, x2, target, kk, batchsize)
+        L = run_epoch(net, x1, x2, target, kk, batchsize, None, 0.0, update_branch)
         losses.append(float(L.mean()))
         log_epoch("pre-training epoch", epoch, epochs, start, losses[-1])
     return losses

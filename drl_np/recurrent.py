@@ -100,6 +100,10 @@ class DRLnet(BaseEstimator):
         Initial counts of Eq. 9 (**choice**).
     recompute_flags : bool, default True
         Recompute lambda with the fine-tuned g before relabelling (**choice**).
+    pretrain_branch : bool, default True
+        Whether the supervised pre-training on s^0 also trains g (the
+        paper trains the whole net) or keeps the autoencoders' g (**choice**
+        ``pretrain_branch``).
     change_space : {'features', 'input'}, default 'features'
         Where Eq. 2's distance is measured: between the two dates' features
         h = g(x) (the paper) or between their input windows (**choice**
@@ -140,7 +144,8 @@ class DRLnet(BaseEstimator):
                  non_sparsity_penalty=0.1, network_sparsity_penalty=0.1, batchsize=10, sae_epochs=5, pretrain_epochs=20,
                  finetune_epochs=10, sae_learning_rate=1.0, pretrain_learning_rate=None,
                  threshold="ggki", threshold_statistic="magnitude", count_init="kmeans",
-                 recompute_flags=True, change_space="features", engine=None, random_state=None):
+                 recompute_flags=True, change_space="features", pretrain_branch=True, engine=None,
+                 random_state=None):
         self.schedule = schedule
         self.variant = variant
         self.branch = branch
@@ -162,6 +167,7 @@ class DRLnet(BaseEstimator):
         self.count_init = count_init
         self.recompute_flags = recompute_flags
         self.change_space = change_space
+        self.pretrain_branch = pretrain_branch
         self.engine = engine
         self.random_state = random_state
 
@@ -296,7 +302,8 @@ class DRLnet(BaseEstimator):
         net.sparsity_target = self.sparsity_target
         net.learning_rate = self.pretrain_learning_rate or self.learning_rate
         self.losses_["pretrain"] = pretrain_classifier(
-            net, x1, x2, one_hot(s0, n_classes), self.pretrain_epochs, self.batchsize, self.engine, rng)
+            net, x1, x2, one_hot(s0, n_classes), self.pretrain_epochs, self.batchsize, self.engine, rng,
+            self.pretrain_branch)
         self.diagnostics_["pretrain"] = diag = fit_diagnostics(net, x1, x2, s0, n_classes)
         logger.info("pre-training: fit of s^0: accuracy %.3f, loss %.4g (a constant output: %.4g)",
                     diag["train_accuracy"], diag["loss"], diag["trivial_loss"])
