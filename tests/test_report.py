@@ -59,7 +59,7 @@ def test_areas_csv_one_row_per_type():
     assert table[0]["type"] == "1" and table[0]["pixels"] == "3"
     assert float(table[0]["area_m2"]) == 192.0
     assert float(table[0]["area_ha"]) == pytest.approx(0.0192)
-    assert float(table[1]["mean_change_band2"]) == -10.0
+    assert float(table[1]["mean_t2_minus_t1_band2"]) == -10.0
     no_area = report.areas_csv(report.change_types(hand_result().cda_map, t1, t2))
     assert list(csv.DictReader(_io.StringIO(no_area)))[0]["area_m2"] == ""
 
@@ -84,6 +84,26 @@ def test_build_report_is_json_and_complete():
     assert set(back["versions"]) >= {"drl_np", "numpy", "scipy", "skimage", "sklearn", "numba"}
     assert back["versions"]["numpy"] == np.__version__
     assert back["peak_memory_mib"] > 1
+
+
+def test_nothing_changed_reports_no_type():
+    t1, t2 = hand_dates()
+    res = hand_result()
+    res.cda_map = np.where(res.cda_map > 0, 0, res.cda_map)     # a peer that found nothing
+    res.n_change_types = 5                                       # ... asked for 5 types
+    rep = report.build_report(res, t1=t1, t2=t2, inputs={})
+    assert rep["n_change_types"] == 0 and rep["change_types"] == []
+    assert rep["n_change_types_requested"] == 5
+
+
+def test_areas_csv_full_precision_and_says_t2_minus_t1():
+    t1, t2 = hand_dates()
+    rows = report.change_types(hand_result().cda_map, t1, t2, pixel_area_m2=38542666.6 / 3)
+    text = report.areas_csv(rows)
+    table = list(csv.DictReader(_io.StringIO(text)))
+    assert float(table[0]["area_m2"]) == rows[0]["area_m2"]       # round-trips exactly
+    assert "e+" not in text
+    assert "mean_t2_minus_t1_band1" in table[0]
 
 
 def test_to_jsonable_nonfinite_and_numpy():
