@@ -590,8 +590,36 @@ def _cmd_evaluate(args):
 # entry point
 # --------------------------------------------------------------------------
 
+class _ProgressHandler(logging.StreamHandler):
+    """Progress records (``record.progress = (i, n)``, :mod:`drl_np.progress`)
+    as one redrawn bar on a terminal; every record as a plain line otherwise."""
+
+    width = 24
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.tty = hasattr(stream, "isatty") and stream.isatty()
+        self._open = False
+
+    def emit(self, record):
+        prog = getattr(record, "progress", None)
+        if not self.tty or prog is None:
+            if self._open:
+                self.stream.write("\n")
+                self._open = False
+            return super().emit(record)
+        i, n = prog
+        fill = int(self.width * i / n) if n else self.width
+        bar = "#" * fill + "." * (self.width - fill)
+        self.stream.write(f"\r\033[K{self.format(record)[:100]} [{bar}]")
+        self._open = i < n
+        if not self._open:
+            self.stream.write("\n")
+        self.flush()
+
+
 def _setup_logging(args):
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _ProgressHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("drl-np: %(message)s"))
     level = logging.INFO
     if getattr(args, "quiet", False):

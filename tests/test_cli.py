@@ -496,3 +496,57 @@ def test_broken_pipe_is_quiet(tmp_path):
     err = proc.stderr.read().decode()
     proc.wait(timeout=120)
     assert "Broken pipe" not in err and "Traceback" not in err
+
+
+def test_progress_bar_on_a_terminal_plain_lines_in_a_log():
+    import io as _io
+    import logging
+
+    from drl_np.cli import _ProgressHandler
+    from drl_np.progress import step
+
+    class Tty(_io.StringIO):
+        def isatty(self):
+            return True
+
+    log = logging.getLogger("drl_np")
+    old = log.level
+    log.setLevel(logging.INFO)
+    streams = {"tty": Tty(), "log": _io.StringIO()}
+    handlers = [_ProgressHandler(s) for s in streams.values()]
+    for h in handlers:
+        log.addHandler(h)
+    try:
+        for i in (1, 2, 3):
+            step("IRMAD iteration", i, 3)
+        log.info("next stage")
+    finally:
+        for h in handlers:
+            log.removeHandler(h)
+        log.setLevel(old)
+    tty, plain = streams["tty"].getvalue(), streams["log"].getvalue()
+    assert tty.count("\r") == 3 and "[########################]" in tty
+    assert tty.endswith("next stage\n") and tty.count("\n") == 2
+    assert plain.splitlines() == ["IRMAD iteration 1/3", "IRMAD iteration 2/3",
+                                  "IRMAD iteration 3/3", "next stage"]
+
+
+def test_irmad_iterations_and_kmeans_report_progress(caplog):
+    import logging
+
+    from drl_np import clustering
+    from drl_np.peers.mad import irmad
+    from drl_np.rng import check_random_state
+
+    rng = np.random.default_rng(0)
+    x1 = rng.normal(size=(300, 3))
+    x2 = x1 + 0.3 * rng.normal(size=x1.shape)
+    with caplog.at_level(logging.INFO, logger="drl_np"):
+        out = irmad(x1, x2, max_iter=5)
+    steps = [r.progress for r in caplog.records if hasattr(r, "progress")]
+    assert steps == [(i, 5) for i in range(1, out["n_iter"] + 1)]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="drl_np"):
+        clustering.kmeans(rng.normal(size=(20000, 2)), 3, check_random_state(0), n_init=1)
+    assert any("k-means of 20000" in r.getMessage() and "done" in r.getMessage()
+               for r in caplog.records)

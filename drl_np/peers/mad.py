@@ -10,6 +10,7 @@ import numpy as np
 from scipy import linalg
 from scipy.stats import chi2
 
+from ..progress import step
 from ._stats import weighted_center, weighted_cov
 
 __all__ = ["cca", "irmad"]
@@ -103,7 +104,10 @@ def irmad(x1, x2, max_iter=50, tol=1e-6):
         mad[:, (1.0 - rho) < _NO_CHANGE_GAP] = 0.0             # rounding noise, no change
         sigma2 = np.maximum(2.0 * (1.0 - rho), _SIGMA2_FLOOR)  # (B,)
         z = (mad * mad / sigma2).sum(axis=1)                   # (P,)
-        if rho_prev is not None and np.max(np.abs(rho - rho_prev)) < tol:
+        moved = np.max(np.abs(rho - rho_prev)) if rho_prev is not None else np.inf
+        if max_iter > 1:
+            step("IRMAD iteration", it, max_iter, f"largest change of rho {moved:.2g}")
+        if moved < tol:
             converged = True
             break
         rho_prev = rho

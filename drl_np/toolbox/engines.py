@@ -4,6 +4,8 @@
 ``numba`` is the fused kernel of :mod:`drl_np.toolbox._numba`, which runs a
 whole epoch in compiled code and is tested equal to the NumPy twin.
 """
+import logging
+
 from .._validation import InputError
 
 ENGINES = ("numpy", "numba")
@@ -16,6 +18,9 @@ def numba_supports(nn):
     except ImportError:  # the kernel is optional: fall back to NumPy
         return False
     return _numba.supports(nn)
+
+
+_COMPILE_NOTED = False
 
 
 def epoch_function(nn, engine=None):
@@ -33,6 +38,12 @@ def epoch_function(nn, engine=None):
             raise InputError(
                 "engine='numba' does not support this network's configuration; "
                 "use engine='numpy' (or engine=None to choose automatically)")
+        global _COMPILE_NOTED
+        if not _COMPILE_NOTED:
+            _COMPILE_NOTED = True
+            logging.getLogger("drl_np").info(
+                "first use of the Numba kernels in this process: compiling them "
+                "(a few seconds, once)")
         from ._numba import numba_epoch
         return numba_epoch
     raise InputError(f"engine must be one of {ENGINES} or None, got {engine!r}")
