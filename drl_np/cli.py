@@ -129,11 +129,14 @@ examples:
   drl-np run --pair bern.npz --out result_bern --method cva
   drl-np run t1.tif t2.tif --out result -p n_segments=3000 -p finetune_epochs=5
   drl-np run im.mat im.mat --var im1,im2 --out result --pixel-size 30
+  drl-np run t1.npy t2.npy --bands-first --out result --gt cm.tif --gt-encoding 1-2
 
-outputs in DIR: cda_map.tif/.png (0 unchanged, 1..K change types, 255 masked),
-ci_map.tif/.png (change intensity in [0, 1], NaN masked), map_K<k>.tif/.png
-(the map at every K of the schedule), summary.png, report.json, areas.csv.
-GeoTIFF georeferencing of T1 is copied to every .tif.
+outputs in DIR: cda_map.tif/.png (0 unchanged, 1..K change types, 255 masked;
+colour table, category names in cda_map.tif.aux.xml), ci_map.tif/.png (change
+intensity in [0, 1], NaN masked), map_K<k>.tif/.png (the map at every K of the
+schedule), summary.png, report.json, areas.csv, drl_np_manifest.json (the
+files of this run: a later run removes only files a manifest lists).
+T1's CRS and transform are written to every .tif.
 """
 
 _DEMO_EXAMPLES = """\
@@ -242,7 +245,8 @@ def build_parser():
         help="run the whole job on the built-in synthetic scene",
         description="Generate the built-in synthetic 256x256, 4-band scene with 4\n"
                     "change types, analyse it, write all outputs and print the\n"
-                    "accuracy against its ground truth. DRLnet2 takes a minute or two.",
+                    "accuracy against its ground truth. DRLnet2 takes about 10 s (40 s\n"
+                    "the first time, which compiles the Numba kernels); raw-km about 8 s.",
         epilog=_DEMO_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     demo.add_argument("--out", default="drl_np_demo", metavar="DIR",
                       help="output directory (default: drl_np_demo)")
@@ -549,8 +553,8 @@ def _cmd_demo(args):
               "gt_encoding": "multi-class (0 unchanged, 1..4 change types)",
               "unit": args.unit, "seed": args.seed}
     if args.method.startswith("drlnet"):
-        log.info("%s takes about a minute; 'drl-np demo --method raw-km' takes seconds",
-                 args.method)
+        log.info("%s takes about 10 s (40 s the first time, which compiles the Numba "
+                 "kernels); 'drl-np demo --method raw-km' about 8 s", args.method)
     rep = _job(r1, r2, gt, args.out, args, inputs, [], time.perf_counter() - t0)
     _print_summary(rep, args.out)
     return 0

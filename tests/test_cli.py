@@ -550,3 +550,37 @@ def test_irmad_iterations_and_kmeans_report_progress(caplog):
         clustering.kmeans(rng.normal(size=(20000, 2)), 3, check_random_state(0), n_init=1)
     assert any("k-means of 20000" in r.getMessage() and "done" in r.getMessage()
                for r in caplog.records)
+
+
+def test_readme_data_example_runs_from_a_fresh_clone(tmp_path):
+    import shlex
+
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
+    lines = [ln.strip() for ln in readme.splitlines()]
+    make = next(ln for ln in lines if ln.startswith("python -c \"from drl_np.datasets"))
+    use = next(ln for ln in lines if ln.startswith("drl-np run --pair scene.npz"))
+    subprocess.run([sys.executable] + shlex.split(make)[1:], cwd=tmp_path, check=True,
+                   timeout=120)
+    proc = subprocess.run([sys.executable, "-m", "drl_np"] + shlex.split(use)[1:] + ["-q"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "cva:" in proc.stdout and "OA" in proc.stdout
+
+
+def test_repeated_warnings_print_once(capsys):
+    import logging
+
+    from drl_np.cli import _OnceFilter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_OnceFilter())
+    log = logging.getLogger("drl_np.test_once")
+    log.addHandler(handler)
+    try:
+        for _ in range(3):
+            log.warning("only 0 changed regions for 4 change types")
+        log.warning("another")
+    finally:
+        log.removeHandler(handler)
+    err = capsys.readouterr().err
+    assert err.count("only 0 changed regions") == 1 and "another" in err

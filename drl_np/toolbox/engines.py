@@ -42,8 +42,8 @@ def epoch_function(nn, engine=None):
         if not _COMPILE_NOTED:
             _COMPILE_NOTED = True
             logging.getLogger("drl_np").info(
-                "first use of the Numba kernels in this process: compiling them "
-                "(a few seconds, once)")
+                "first use of the Numba kernels in this process: loading them (compiling "
+                "them on the very first run takes about half a minute)")
         from ._numba import numba_epoch
         return numba_epoch
     raise InputError(f"engine must be one of {ENGINES} or None, got {engine!r}")
