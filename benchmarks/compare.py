@@ -15,10 +15,10 @@ Run from the repository root::
   binary change detection on its labelled pixels (OA, kappa, F1): every
   change type of the map counts as "changed"; schedule (25, 15, 8, 5).
 * Seeded methods (DRLnet2, DRLnet1, SAE+KM, Raw+KM, PCA-KMeans) run once per
-  seed and report mean ± std; CVA, MAD, IRMAD and ISFA detect changes
+  seed and report mean ± std; CVA, C2VA, MAD, IRMAD and ISFA detect changes
   deterministically and run once (seed 0, which seeds only their change-type
-  K-means). DRLnet2 also runs with ``threshold_statistic="magnitude"``
-  (spec §4) on the first seed (``--magnitude-seeds`` for more), and the
+  K-means; C2VA's only when its direction sectors fall back to K-means). DRLnet2 also runs with ``threshold_statistic="magnitude"``
+  (docs/method.md §4) on the first seed (``--magnitude-seeds`` for more), and the
   paper's four methods run again with ``scaling="per-date"`` on the real
   data sets, whose dates are not radiometrically matched
   (``--per-date-seeds``, default all seeds).
@@ -43,14 +43,13 @@ from pathlib import Path
 
 import numpy as np
 
+from drl_np.methods import METHODS, PAPER_METHODS, REGISTRY
+
 from benchmarks._common import header_markdown, machine_info, mean_std, run_isolated, write_section
 
 SYNTHETIC = "synthetic"
-METHODS = ("drlnet2", "drlnet1", "sae-km", "raw-km", "cva", "pca-kmeans", "mad", "irmad", "isfa")
-PAPER_METHODS = ("drlnet2", "drlnet1", "sae-km", "raw-km")
-SEEDED = frozenset({"drlnet2", "drlnet1", "sae-km", "raw-km", "pca-kmeans"})
-LABELS = {"drlnet2": "DRLnet2", "drlnet1": "DRLnet1", "sae-km": "SAE+KM", "raw-km": "Raw+KM",
-          "cva": "CVA", "pca-kmeans": "PCA-KMeans", "mad": "MAD", "irmad": "IRMAD", "isfa": "ISFA"}
+SEEDED = frozenset(m for m in METHODS if REGISTRY[m].seeded)
+LABELS = {m: REGISTRY[m].label for m in METHODS}
 SYNTHETIC_SCHEDULE = (25, 15, 8, 4)
 DEFAULT_SCHEDULE = (25, 15, 8, 5)
 QUICK_DATASETS = ("bern", "taizhou")
@@ -140,7 +139,7 @@ def run_one(dataset, method, seed=0, path=None, params=None, synthetic_shape=Non
 def input_contrast(dataset, path=None):
     """How much change signal the region methods' input carries: mean
     ‖t2 − t1‖ of the jointly min-max scaled bands (``drl_np.regions.scale_pair``,
-    spec §1) over changed and over unchanged labelled pixels, their ratio, and
+    docs/method.md §1) over changed and over unchanged labelled pixels, their ratio, and
     the largest per-band shift of the unchanged pixels' mean between the
     dates, in units of the band's standard deviation at t1."""
     from drl_np.regions import scale_pair
@@ -297,7 +296,7 @@ def verdict(dataset, groups, kind, contrast=None):
             reasons.append("a binary data set scores only the change/no-change split, so DRLnet's "
                            "change-type learning (its main gain in the paper) cannot show")
         if contrast is not None and contrast["ratio"] < 1.5:
-            reasons.append(f"after the joint min-max scaling (spec §1) changed pixels differ between the "
+            reasons.append(f"after the joint min-max scaling (docs/method.md §1) changed pixels differ between the "
                            f"dates hardly more than unchanged ones (mean ‖Δ‖ ratio {contrast['ratio']:.2f}; "
                            f"unchanged land shifts by up to {contrast['shift']:.1f} standard deviations), so "
                            "the region methods start from a weak change signal, while CVA standardises each "

@@ -18,8 +18,9 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from drl_np._regions_geometry import _centres, _overlay, _windows
+from drl_np._validation import valid_pixels
 from drl_np.regions import (PIXELS_PER_SEGMENT, COMPACTNESS, _scale_pair,
-                            _segment_pair, _valid_pixels, build_regions)
+                            _segment_pair, build_regions)
 
 
 def make_pair(size=1000, bands=4, seed=0):
@@ -64,7 +65,7 @@ def run(size=1000, repeats=3):
         rows.append((name, sec))
         return out
 
-    valid = stage("validity mask", lambda: _valid_pixels(t1, t2, None, None))
+    valid = stage("validity mask", lambda: valid_pixels(t1, t2))
     t1s, t2s = stage("scale", lambda: _scale_pair(t1, t2, valid))
     l1, l2 = stage("SLIC, both dates",
                    lambda: _segment_pair(t1s, t2s, valid, n_seg, COMPACTNESS))

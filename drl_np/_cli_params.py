@@ -64,6 +64,8 @@ SPECS = {
     "engine": Spec("choice", choices=("numpy", "numba"), none_ok=True),
     # peers
     "scale": Spec("bool"),
+    "sectors": Spec("choice", choices=("valleys", "kmeans")),
+    "n_bins": Spec("int", lo=2, hi=100000, help="bins of the direction histogram"),
     "block_size": Spec("int", lo=1, hi=101, help="block side h"),
     "variance": Spec("float", lo=0, hi=1, lo_open=True, help="explained variance share"),
     "n_components": Spec("int", lo=1, hi=10 ** 6, none_ok=True),
@@ -86,6 +88,7 @@ METHOD_PARAMS = {
     "sae-km": _REGION + _SAE,
     "raw-km": _REGION + ("threshold_statistic",),
     "cva": ("scale",),
+    "c2va": ("scale", "sectors", "n_bins"),
     "pca-kmeans": ("block_size", "variance", "n_components"),
     "mad": (),
     "irmad": ("max_iter", "tol"),

@@ -1,10 +1,10 @@
 """Private, vectorised computation of the KI and GGKI criteria over all
-candidate thresholds of one histogram (spec ``ggki.md`` §2–§3).
+candidate thresholds of one histogram (``docs/ggki.md`` §2–§3).
 
 Everything here works on clean input: a float64 count vector with at least
 four non-empty bins is *not* required (invalid candidates become +inf), but
 the counts must be finite and non-negative. Coordinates are the centred bin
-index ``u_k = k - (L - 1) / 2`` (spec §3.4); the public wrapper adds ``ln Δ``
+index ``u_k = k - (L - 1) / 2`` (``docs/ggki.md`` §3.4); the public wrapper adds ``ln Δ``
 to move J into data units.
 """
 from dataclasses import dataclass
@@ -15,7 +15,6 @@ from scipy.special import gammaln
 BETA_MIN = 0.1
 BETA_MAX = 20.0
 N_BISECT = 64
-_LN_2PI = np.log(2.0 * np.pi)
 _CHUNK_ENTRIES = 1 << 20  # rows of the (T, L) data-term broadcast per chunk
 
 
@@ -52,7 +51,7 @@ def _moments(S, nonempty, lo, hi, h, u):
         var = m2 - mu ** 2
         mu4 = m4 - 4.0 * mu * m3 + 6.0 * mu ** 2 * m2 - 3.0 * mu ** 4
         kurt = mu4 / var ** 2
-        # E|u - mu| by a split at mu (spec §3.4 step 4); H, G have a leading 0.
+        # E|u - mu| by a split at mu (``docs/ggki.md`` §3.4 step 4); H, G have a leading 0.
         H = np.concatenate(([0.0], np.cumsum(h)))
         G = np.concatenate(([0.0], np.cumsum(h * u)))
         mu_safe = np.where(np.isfinite(mu), mu, 0.0)
@@ -90,7 +89,7 @@ def class_moments(counts):
 
 
 def valid_candidates(c1, c2):
-    """True where both classes hold >= 2 non-empty bins and var > 0 (spec §4)."""
+    """True where both classes hold >= 2 non-empty bins and var > 0 (``docs/ggki.md`` §4)."""
     return ((c1.nonempty >= 2) & (c2.nonempty >= 2)
             & (c1.var > 0) & (c2.var > 0))
 
@@ -110,7 +109,7 @@ def ln_ratio(beta):
 def solve_beta(stat, shape):
     """Invert K(β) = κ̂ or R(β) = r̂ by bisection in ln β on [0.1, 20].
 
-    Out-of-range statistics clamp to the bounds (spec §2.4). Non-finite
+    Out-of-range statistics clamp to the bounds (``docs/ggki.md`` §2.4). Non-finite
     ``stat`` gives NaN (the caller marks those candidates invalid).
 
     Parameters
@@ -160,7 +159,7 @@ def gg_scale_ratio(beta):
 # ---------------------------------------------------------------- data term
 
 def data_term(counts, cm, beta):
-    """D_i(t) = Σ_{k∈C_i(t)} h_k [b_i |u_k − μ_i|]^{β_i} for all t (spec §3.4.6).
+    """D_i(t) = Σ_{k∈C_i(t)} h_k [b_i |u_k − μ_i|]^{β_i} for all t (``docs/ggki.md`` §3.4.6).
 
     A masked (T, L) broadcast in log space, processed in row chunks. An
     overflowing entry makes D = +inf for that t.
@@ -204,7 +203,7 @@ def data_term(counts, cm, beta):
 # ---------------------------------------------------------------- criteria
 
 def gg_criterion(counts, shape="kurtosis", form="exact", beta=None):
-    """GGKI criterion J(t) in bin-index units for every t (spec §3.1).
+    """GGKI criterion J(t) in bin-index units for every t (``docs/ggki.md`` §3.1).
 
     J_u(t) = Σ_i [D_i + P_i ln √v_i + P_i c(β_i) − P_i ln P_i]; +inf where
     t is invalid. ``beta`` = (β_1, β_2) fixes the shapes (2, 2 gives KI).

@@ -9,8 +9,8 @@ import numbers
 
 import numpy as np
 
-__all__ = ["InputError", "check_image", "check_pair", "check_positive_int", "check_samples",
-           "check_schedule"]
+__all__ = ["InputError", "check_image", "check_mask", "check_nodata", "check_pair",
+           "check_positive_int", "check_samples", "check_schedule", "valid_pixels"]
 
 
 class InputError(ValueError):
@@ -84,3 +84,42 @@ def check_schedule(schedule):
         raise InputError(f"schedule {text} is not strictly decreasing; give cluster counts from "
                          "large to small, e.g. 25,15,8,5")
     return values
+
+
+def check_mask(mask, shape):
+    """Return ``mask`` as a bool (M, N) array (None stays None): True where a
+    pixel may be used; a 0/1 numeric array is accepted."""
+    if mask is None:
+        return None
+    arr = np.asarray(mask)
+    if arr.shape != tuple(shape):
+        raise InputError(
+            f"mask has shape {arr.shape}; expected {tuple(shape)}, the "
+            "images' (M, N), with True where a pixel may be used")
+    if arr.dtype != bool:
+        if not np.issubdtype(arr.dtype, np.number) or not np.isin(arr, (0, 1)).all():
+            raise InputError(
+                f"mask has dtype {arr.dtype} with values other than 0/1; "
+                "pass a boolean array (True = usable pixel)")
+        arr = arr.astype(bool)
+    return arr
+
+
+def check_nodata(nodata):
+    """Return ``nodata`` as a float (None stays None)."""
+    if nodata is None:
+        return None
+    if isinstance(nodata, bool) or not isinstance(nodata, numbers.Real):
+        raise InputError(f"nodata must be a number or None, got {nodata!r}")
+    return float(nodata)
+
+
+def valid_pixels(t1, t2, mask=None, nodata=None):
+    """Validity (M, N) of checked (M, N, B) dates: finite in every band of
+    both, not ``nodata`` in any band, and in ``mask``."""
+    valid = np.isfinite(t1).all(axis=2) & np.isfinite(t2).all(axis=2)
+    if nodata is not None:
+        valid &= ~((t1 == nodata).any(axis=2) | (t2 == nodata).any(axis=2))
+    if mask is not None:
+        valid &= mask
+    return valid

@@ -5,8 +5,10 @@ import time
 
 import numpy as np
 
-from ._validation import InputError, check_pair, check_schedule
+from ._validation import InputError, check_mask, check_nodata, check_pair, check_schedule, valid_pixels
 from .baselines import RawKM, SAEKM
+from .methods import METHODS, PEER_METHODS, REGION_METHODS
+from .peers import detect_changes
 from .recurrent import DRLnet
 from .regions import build_regions
 from .result import AnalysisResult
@@ -15,12 +17,6 @@ from .rng import check_random_state
 __all__ = ["analyse", "METHODS", "REGION_METHODS", "PEER_METHODS"]
 
 logger = logging.getLogger("drl_np")
-
-REGION_METHODS = ("drlnet2", "drlnet1", "sae-km", "raw-km")
-PEER_METHODS = ("cva", "pca-kmeans", "mad", "irmad", "isfa")
-METHODS = REGION_METHODS + PEER_METHODS
-
-_REGION_KEYS = ("unit", "window", "n_segments", "compactness")
 
 
 def _estimator(method, schedule, params, rng):
@@ -50,8 +46,8 @@ def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
         The two dates, bands last, any numeric type.
     method : str, default 'drlnet2'
         ``drlnet2`` (the paper's method), ``drlnet1``, ``sae-km``, ``raw-km``
-        (the paper's baselines), or a peer: ``cva``, ``pca-kmeans``, ``mad``,
-        ``irmad``, ``isfa``.
+        (the paper's baselines), or a peer: ``cva``, ``c2va``, ``pca-kmeans``,
+        ``mad``, ``irmad``, ``isfa``.
     random_state : int or OctaveRandom, default 0
         Seed of the one random stream of the run: same seed, same maps.
     mask : array_like of bool, shape (M, N), optional
@@ -67,7 +63,7 @@ def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
     n_segments, compactness : optional
         SLIC settings (see :func:`drl_np.regions.build_regions`).
     scaling : {'joint', 'per-date'}, default 'joint'
-        'joint' min-max scales both dates together (spec §1; for
+        'joint' min-max scales both dates together (``docs/method.md`` §1; for
         radiometrically corrected pairs); 'per-date' first standardises each
         band of each date, removing a gain and offset between the dates
         (:func:`drl_np.regions.scale_pair`). Peers normalise as their papers do.
@@ -120,8 +116,7 @@ def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
     if regions.n_regions < schedule[0]:
         raise InputError(
             f"only {regions.n_regions} valid regions for K0 = {schedule[0]} clusters; use more "
-            "regions (a larger n_segments, -p n_segments=N on the command line; or unit='pixel', "
-                "--unit pixel) or a smaller schedule")
+            "regions (a larger n_segments, or unit='pixel') or a smaller schedule")
 
     model = _estimator(method, schedule, params, rng)
     model.fit(regions.x1, regions.x2)
@@ -138,10 +133,11 @@ def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
 def _analyse_peer(t1, t2, method, rng, mask, nodata, schedule, run_params, params):
     """Pixel-based peers (drl_np.peers) on the input values and the validity
     mask; each peer does its own normalisation, as its paper does."""
-    from .peers import detect_changes
-    from .regions import scale_pair
     tic = time.perf_counter()
-    _, _, valid = scale_pair(t1, t2, mask=mask, nodata=nodata)
+    valid = valid_pixels(t1, t2, check_mask(mask, t1.shape[:2]), check_nodata(nodata))
+    if not valid.any():
+        raise InputError("no valid pixel: every pixel is non-finite, equal to nodata or outside "
+                         "mask in some band of t1 or t2; check nodata and mask")
     t1 = np.where(valid[:, :, None], t1, 0.0)
     t2 = np.where(valid[:, :, None], t2, 0.0)
     timings = {"validity": time.perf_counter() - tic}

@@ -1,39 +1,39 @@
-"""The paper's baselines (spec §8): Raw+KM and SAE+KM.
+"""The paper's baselines (``docs/method.md`` §8): Raw+KM and SAE+KM.
 
-Both share DRLnet's regions, change flags (GGKI) and K-means code: a change
+Both share DRLnet's regions, change flags and K-means code: a change
 intensity per sample pair, a threshold, and K-means of the changed samples'
 difference vectors into K_T types.
 """
 import time
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
-from ._validation import check_positive_int, check_samples
+from ._validation import InputError, check_positive_int, check_samples
 from .clustering import change_types
-from .recurrent import change_flags, pretrain_autoencoders
+from .decision import DECISION_RULES, THRESHOLD_STATISTICS, change_flags
+from .pretrain import AutoencoderSettings, encode, pretrain_autoencoders
 from .rng import check_random_state
-from .toolbox.nn import _evaluation_copy, nnff
 
 __all__ = ["RawKM", "SAEKM"]
 
 
-class _DifferenceKMeans:
+class _DifferenceKMeans(BaseEstimator):
     """Threshold ||u1 - u2||^2 and cluster (u1 - u2) of the changed samples,
     for representations u of each date given by :meth:`_represent`."""
-
-    def __init__(self, n_types=5, threshold="ggki", threshold_statistic="squared", random_state=None):
-        self.n_types = n_types
-        self.threshold = threshold
-        self.threshold_statistic = threshold_statistic
-        self.random_state = random_state
 
     def _check(self, x1, x2):
         x1, x2 = check_samples(x1, x2)
         check_positive_int(self.n_types, "n_types")
+        if self.threshold not in DECISION_RULES:
+            raise InputError(f"threshold must be one of {', '.join(DECISION_RULES)}, got {self.threshold!r}")
+        if self.threshold_statistic not in THRESHOLD_STATISTICS:
+            raise InputError(f"threshold_statistic must be one of {', '.join(THRESHOLD_STATISTICS)}, "
+                             f"got {self.threshold_statistic!r}")
         return x1, x2
 
     def fit(self, x1, x2):
-        """Change flags and change types of the sample pairs (n, d)."""
+        """Change flags and change types of the sample pairs (n, d); returns self."""
         x1, x2 = self._check(x1, x2)
         rng = check_random_state(self.random_state)
         self.timings_, self.losses_ = {}, {}
@@ -53,12 +53,19 @@ class _DifferenceKMeans:
         return self
 
     def fit_predict(self, x1, x2):
+        """Fit and return ``labels_``."""
         return self.fit(x1, x2).labels_
 
 
 class RawKM(_DifferenceKMeans):
-    """Raw+KM: CI = ||x1 - x2||^2 of the raw samples -> GGKI -> K-means of
-    x1 - x2 of the changed samples into ``n_types`` types (spec §8)."""
+    """Raw+KM: CI = ||x1 - x2||^2 of the raw samples -> threshold -> K-means
+    of x1 - x2 of the changed samples into ``n_types`` types."""
+
+    def __init__(self, n_types=5, threshold="ggki", threshold_statistic="squared", random_state=None):
+        self.n_types = n_types
+        self.threshold = threshold
+        self.threshold_statistic = threshold_statistic
+        self.random_state = random_state
 
     def _represent(self, x1, x2, rng):
         return x1, x2
@@ -66,17 +73,18 @@ class RawKM(_DifferenceKMeans):
 
 class SAEKM(_DifferenceKMeans):
     """SAE+KM: a stacked sparse autoencoder trained on both dates' samples;
-    CI = ||h1 - h2||^2 -> GGKI -> K-means of h1 - h2 (spec §8).
+    CI = ||h1 - h2||^2 -> threshold -> K-means of h1 - h2.
 
-    The autoencoder is pre-trained exactly as DRLnet's branch g (same sizes,
-    learning rate, sparsity and epochs), so the two methods differ only in
-    what DRLnet adds on top.
+    The autoencoder is pre-trained exactly as DRLnet's branch g (one
+    :class:`~drl_np.pretrain.AutoencoderSettings`: same sizes, learning
+    rate, sparsity and epochs), so the two methods differ only in what
+    DRLnet adds on top.
     """
 
     def __init__(self, n_types=5, branch=(100, 50), sae_epochs=5, sae_learning_rate=1.0,
                  momentum=0.5, non_sparsity_penalty=0.1, sparsity_target=0.05, batchsize=10,
                  threshold="ggki", threshold_statistic="squared", engine=None, random_state=None):
-        super().__init__(n_types, threshold, threshold_statistic, random_state)
+        self.n_types = n_types
         self.branch = branch
         self.sae_epochs = sae_epochs
         self.sae_learning_rate = sae_learning_rate
@@ -84,18 +92,11 @@ class SAEKM(_DifferenceKMeans):
         self.non_sparsity_penalty = non_sparsity_penalty
         self.sparsity_target = sparsity_target
         self.batchsize = batchsize
+        self.threshold = threshold
+        self.threshold_statistic = threshold_statistic
         self.engine = engine
+        self.random_state = random_state
 
     def _represent(self, x1, x2, rng):
-        sae = pretrain_autoencoders(x1, x2, self.branch, self.sae_learning_rate, self.momentum,
-                                    self.non_sparsity_penalty, self.sparsity_target,
-                                    self.batchsize, self.sae_epochs, self.engine, rng)
-        self.sae_ = sae
-        return _encode(sae, x1), _encode(sae, x2)
-
-
-def _encode(sae, x):
-    """The top code of the stacked autoencoder (bias removed), (n, h)."""
-    for ae in sae.ae:
-        x = nnff(_evaluation_copy(ae), x, x).a[1][:, 1:]
-    return x
+        self.sae_ = pretrain_autoencoders(x1, x2, AutoencoderSettings.of(self), self.engine, rng)
+        return encode(self.sae_, x1), encode(self.sae_, x2)

@@ -1,4 +1,4 @@
-"""The ``drl-np`` command line: ``run``, ``demo`` and ``evaluate``.
+"""The ``drl-np`` command line: ``run``, ``demo``, ``evaluate`` and ``plant``.
 
 Every user error (bad input, unreadable file, bad option) ends the program
 with one line ``drl-np: error: <message>`` on stderr and exit status 2,
@@ -22,13 +22,12 @@ from . import __version__, figures, io, report
 from ._cli_params import METHOD_PARAMS, ParamError, parse_params
 from ._validation import InputError, check_pair, check_schedule
 from .labels import ENCODINGS, IGNORE, decode_labels
+from .methods import METHODS
 
 __all__ = ["main", "build_parser", "METHODS"]
 
 log = logging.getLogger("drl_np")
 
-METHODS = ("drlnet2", "drlnet1", "sae-km", "raw-km",
-           "cva", "pca-kmeans", "mad", "irmad", "isfa")
 _FIXED_OUTPUTS = ("cda_map.tif", "cda_map.tif.aux.xml", "cda_map.png", "ci_map.tif",
                   "ci_map.png", "summary.png", "report.json", "areas.csv")
 _IGNORE = IGNORE
@@ -156,12 +155,33 @@ examples:
 
 MAP: 0 unchanged, 1..K change types; the file's nodata (else 255 in a uint8
 map, 65535 in a uint16 map) is masked and counted wrong where labelled.
-GT: any common encoding (see --gt-encoding); the one read is printed.
+GT: any common encoding (see --gt-encoding); the one read is printed. With
+more than one change class, a table per type follows: its matched class, its
+labelled pixels, producer's and user's accuracy.
 """
 
 
+_PLANT_EXAMPLES = """\
+examples:
+  drl-np plant scene.tif --out pair.npz              # 4 types, seed 0
+  drl-np plant scene.tif --out planted --n-types 5 --seed 3 --bands 1,2,3,4
+  drl-np run --pair pair.npz --out result            # then analyse the pair
+
+--out PAIR.npz writes the pair (t1, t2, gt) and PAIR.json (what was planted);
+--out DIR writes DIR/t1.tif, t2.tif, gt.tif (IMAGE's georeferencing) and
+DIR/planted.json. gt: 0 unchanged, 1..K the planted types.
+"""
+
+
+def _count(text):
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
+
+
 def build_parser():
-    """The ``drl-np`` argument parser (subcommands run, demo, evaluate)."""
+    """The ``drl-np`` argument parser (subcommands run, demo, evaluate, plant)."""
     common = _Parser(add_help=False)
     g = common.add_argument_group("logging")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
@@ -260,6 +280,27 @@ def build_parser():
     ev.add_argument("map", metavar="MAP", help="map file (e.g. cda_map.tif)")
     ev.add_argument("gt", metavar="GT", help="ground-truth file")
     ev.add_argument("--json", action="store_true", help="print the scores as JSON")
+
+    pl = sub.add_parser(
+        "plant", parents=[common], help="make a test pair by planting change types into one image",
+        description="Make a bi-temporal test pair from ONE real image: its unlabelled\n"
+                    "cover classes (superpixels + K-means), whole parcels of a source\n"
+                    "class replaced by real pixels of a target class from elsewhere in\n"
+                    "the image, and a radiometric change (gain, offset, illumination,\n"
+                    "noise) of the second date (drl_np.datasets.plant_transitions).",
+        epilog=_PLANT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    pl.add_argument("image", metavar="IMAGE",
+                    help="the first date (GeoTIFF/TIFF, PNG, .npy, .mat; of a .npz pair, its t1)")
+    pl.add_argument("--out", required=True, metavar="PAIR.npz|DIR",
+                    help="a .npz pair file, or a directory for t1.tif, t2.tif, gt.tif")
+    pl.add_argument("--n-types", type=_count, default=4, metavar="K",
+                    help="number of planted transitions (default: 4)")
+    pl.add_argument("--n-classes", type=_count, default=6, metavar="C",
+                    help="number of unlabelled cover classes (default: 6)")
+    pl.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    pl.add_argument("--bands", type=_bands, metavar="1,2,3",
+                    help="1-based bands of IMAGE to keep (default: all)")
+    pl.add_argument("--var", metavar="NAME", help="array name in a .mat file")
     return parser
 
 
@@ -268,15 +309,8 @@ def build_parser():
 # --------------------------------------------------------------------------
 
 def _score(gt, cda_map, ignore=_IGNORE):
-    """metrics dict: binary always, multiclass when gt has > 1 change class."""
-    from . import metrics
-
-    out = {"binary": metrics.binary_change_accuracy(gt, cda_map, ignore=ignore).as_dict()}
-    classes = np.unique(gt[(gt > 0) & (gt != ignore)])
-    if classes.size > 1:
-        out["multiclass"] = metrics.change_analysis_accuracy(
-            gt, cda_map, ignore=ignore).as_dict()
-    return out
+    """metrics dict: binary always, change types when gt has > 1 change class."""
+    return report.score(gt, cda_map, ignore=ignore)
 
 
 def _uint_map(labels):
@@ -456,6 +490,31 @@ def _print_metrics(m):
         match = ", ".join(f"{k}->{v}" for k, v in c["matching"].items())
         print(f"change types vs ground truth: ACC {c['acc']:.4f}  kappa "
               f"{c['kappa']:.4f}  (type->class {match})")
+    if "type_accuracy" in m:
+        for line in _type_table(m["type_accuracy"]["rows"]):
+            print(line)
+
+
+def _type_table(rows):
+    """Lines of the per-type table: type, matched class, labelled pixels,
+    producer's and user's accuracy ('-' where there is none)."""
+    widths = (4, 5, 9, 10, 8)
+    header = ("type", "class", "pixels", "producer's", "user's")
+
+    def line(cells):
+        return "  " + "  ".join(f"{c:>{w}}" for c, w in zip(cells, widths))
+
+    def cell(v, fmt):
+        return "-" if v is None else fmt.format(v)
+
+    lines = [line(header)]
+    for r in rows:
+        lines.append(line((cell(r["type"], "{:d}"), cell(r["class"], "{:d}"), str(r["pixels"]),
+                           cell(r["producers"], "{:.4f}"), cell(r["users"], "{:.4f}"))))
+    lines.append("  (type 0 = unchanged; class = the matched ground-truth class; pixels = "
+                 "labelled pixels of the type; producer's = share of the class given the "
+                 "type, user's = share of the type in the class)")
+    return lines
 
 
 def _split_var(var):
@@ -590,6 +649,78 @@ def _cmd_evaluate(args):
     return 0
 
 
+def _plant_report(args, image, info):
+    """The JSON record of a planting: inputs, parameters and every type."""
+    total = info.cover.size
+    return {
+        "image": args.image, "bands": args.bands, "dtype": str(image.dtype),
+        "shape": list(image.shape), "seed": args.seed, "n_types": args.n_types,
+        "n_classes": args.n_classes,
+        "types": [{"type": k, "source_class": s, "target_class": t, "pixels": n,
+                   "fraction": n / total, "parcels": p, "nearest_filled": f,
+                   "source_mean": info.class_means[s].tolist(),
+                   "target_mean": info.class_means[t].tolist()}
+                  for k, ((s, t), n, p, f) in enumerate(
+                      zip(info.transitions, info.pixels, info.parcels, info.filled), start=1)],
+        "class_pixels": np.bincount(info.cover.ravel(),
+                                    minlength=args.n_classes).tolist(),
+        "t2": {"gain": info.gain.tolist(), "offset": info.offset.tolist(),
+               "illumination_range": [float(info.illumination.min()),
+                                      float(info.illumination.max())],
+               "noise_sigma": info.noise.tolist()},
+    }
+
+
+def _cmd_plant(args):
+    from . import datasets
+
+    as_pair = args.out.lower().endswith(".npz")
+    if as_pair:
+        out_dir = os.path.dirname(args.out) or "."
+        base = os.path.basename(args.out)
+        names = [base, base[:-4] + ".json"]
+    else:
+        out_dir, names = args.out, ["t1.tif", "t2.tif", "gt.tif", "planted.json"]
+    out = io.AtomicOutputs(out_dir, names, protected=[args.image]).check()
+    if args.image.lower().endswith(".npz"):       # a pair: plant into its first date
+        r = io.read_pair(args.image, bands=args.bands)[0]
+    else:
+        r = io.read_image(args.image, bands=args.bands, var=args.var, name="image")
+    if not r.valid.all():
+        raise InputError(
+            f"image '{args.image}' has {int((~r.valid).sum())} nodata or non-finite "
+            f"pixels (nodata={r.nodata}); planting needs a complete image, so crop "
+            "them away first")
+    image = r.data.astype(r.dtype)            # the file's values in the file's type
+    log.info("planting %d change types into %s (%dx%d, %d bands, %s), seed %d",
+             args.n_types, args.image, image.shape[0], image.shape[1], image.shape[2],
+             image.dtype, args.seed)
+    t1, t2, gt, info = datasets.plant_transitions(
+        image, n_types=args.n_types, n_classes=args.n_classes, seed=args.seed)
+    rep = _plant_report(args, image, info)
+    with out:
+        if as_pair:
+            datasets.save_pair(out.stage(names[0]), t1, t2, gt=gt, bands=r.band_names)
+        else:
+            io.write_geotiff(out.stage("t1.tif"), t1, r.georef)
+            io.write_geotiff(out.stage("t2.tif"), t2, r.georef)
+            io.write_geotiff(out.stage("gt.tif"), gt, r.georef)
+        with open(out.stage(names[-1]), "w") as f:
+            json.dump(rep, f, indent=2, allow_nan=False)
+            f.write("\n")
+    changed = sum(info.pixels)
+    print(f"planted {args.n_types} change types into {args.image} "
+          f"({100 * changed / gt.size:.1f}% of {gt.size} pixels changed), seed {args.seed}")
+    for row in rep["types"]:
+        print(f"  type {row['type']}: class {row['source_class']} -> class "
+              f"{row['target_class']}, {row['pixels']} px ({100 * row['fraction']:.1f}%), "
+              f"{row['parcels']} parcels")
+    print(f"  t2: gain {info.gain.min():.2f}-{info.gain.max():.2f}, illumination "
+          f"{info.illumination.min():.2f}-{info.illumination.max():.2f}")
+    print(f"outputs written to {os.path.abspath(out_dir)}: {', '.join(names)}")
+    return 0
+
+
 # --------------------------------------------------------------------------
 # entry point
 # --------------------------------------------------------------------------
@@ -700,7 +831,8 @@ def main(argv=None):
             parser.print_help()
             return 2
         handler, old_level = _setup_logging(args)
-        command = {"run": _cmd_run, "demo": _cmd_demo, "evaluate": _cmd_evaluate}
+        command = {"run": _cmd_run, "demo": _cmd_demo, "evaluate": _cmd_evaluate,
+                   "plant": _cmd_plant}
         return command[args.command](args)
     except BrokenPipeError:
         # the reader of our output went away (e.g. '| head'): stop quietly

@@ -3,7 +3,7 @@ centroid assignment of Eq. 8 and the online centroid update of Eq. 9.
 
 Label convention everywhere: 0 = unchanged, 1..K = change types; the
 centroid matrix ``M`` has one row per label, row 0 being the mean DR of the
-unchanged samples (spec §5).
+unchanged samples (``docs/method.md`` §5).
 """
 import logging
 import time
@@ -90,7 +90,7 @@ def change_types(samples, changed, n_types, rng):
 
 
 def init_centroids(dr, changed, n_types, rng, count_init="kmeans"):
-    """Initial assignment ``s^t``, centroids ``M^t`` and counts (spec §5, §7).
+    """Initial assignment ``s^t``, centroids ``M^t`` and counts (``docs/method.md`` §5, §7).
 
     Parameters
     ----------

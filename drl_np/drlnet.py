@@ -1,7 +1,7 @@
 """The DRLnet network, its joint loss (Eq. 4/5) and the hand-written
 gradient of that loss (Eq. 7), in the toolbox's conventions.
 
-The network (paper Fig. 1, spec §2)::
+The network (paper Fig. 1, ``docs/method.md`` §2)::
 
     x1 --g--> h1 \\
                   [h1, h2] --merge--> ... --> d(x) --f--> output
@@ -24,7 +24,7 @@ so that the gradient at the DR layer (Eq. 7) carries the term
 classification error. ``docs/backprop.md`` derives it layer by layer.
 """
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import List
 
 import numpy as np
@@ -34,7 +34,8 @@ from .toolbox.activations import sigm
 from .toolbox.nn import apply_layer_gradient
 
 __all__ = ["DRNetwork", "drnet_setup", "drnet_forward", "drnet_backward",
-           "drnet_applygrads", "drnet_loss", "new_output_layer", "drnet_checknumgrad"]
+           "drnet_applygrads", "drnet_loss", "new_output_layer", "drnet_checknumgrad",
+           "forward_all"]
 
 
 def _toolbox_weights(rng, n_out, n_in):
@@ -70,7 +71,6 @@ class DRNetwork:
     non_sparsity_penalty: float = 0.0
     sparsity_target: float = 0.05
     weight_penalty_l2: float = 0.0
-    cache: dict = field(default_factory=dict, repr=False)
 
     @property
     def n_branch(self):
@@ -81,17 +81,11 @@ class DRNetwork:
     def n_layers(self):
         return len(self.W)
 
-    @property
-    def dr_layer(self):
-        """Index into ``W`` of the layer whose output is the DR d(x)."""
-        return self.n_layers - 2
-
     def copy(self):
         twin = copy.copy(self)
         twin.W = [w.copy() for w in self.W]
         twin.vW = [v.copy() for v in self.vW]
         twin.p = [q.copy() for q in self.p]
-        twin.cache = {}
         return twin
 
 
@@ -104,10 +98,10 @@ def drnet_setup(n_features, branch=(100, 50), head=(50, 20), n_classes=25, rng=N
     n_features : int
         d, the length of one date's sample (w * w * B).
     branch : sequence of int
-        Hidden sizes of g (spec default 100, 50).
+        Hidden sizes of g (default 100, 50; ``docs/method.md`` §2).
     head : sequence of int
-        Merging layer and upper layers; the last is the DR size (spec
-        default 50, 20).
+        Merging layer and upper layers; the last is the DR size (default
+        50, 20; ``docs/method.md`` §2).
     n_classes : int
         Width of the classifier (the number of pseudo-label classes).
     rng : OctaveRandom or int
@@ -115,7 +109,7 @@ def drnet_setup(n_features, branch=(100, 50), head=(50, 20), n_classes=25, rng=N
         Pre-trained weights for g (e.g. from saetrain); when given, the
         branch layers are not drawn.
     """
-    rng = check_random_state(rng)
+    rng = check_random_state(0 if rng is None else rng)   # the toolbox's default: seed 0
     branch_size = [int(n_features)] + [int(s) for s in branch]
     head_size = [2 * branch_size[-1]] + [int(s) for s in head] + [int(n_classes)]
     if branch_weights is not None:
@@ -134,7 +128,7 @@ def drnet_setup(n_features, branch=(100, 50), head=(50, 20), n_classes=25, rng=N
 
 def new_output_layer(net, n_classes, rng):
     """Re-create the classifier for ``n_classes`` classes with nnsetup's
-    initialisation (spec §7, **choice** ``output_reinit``); lower layers keep
+    initialisation (``docs/method.md`` §7, **choice** ``output_reinit``); lower layers keep
     their weights."""
     n_in = net.head_size[-2]
     net.head_size = net.head_size[:-1] + [int(n_classes)]
@@ -157,11 +151,6 @@ def branch_forward(net, x):
     for i in range(net.n_branch):
         a.append(_with_bias(sigm(a[i] @ net.W[i].T)))             # (m, 1 + g_i)
     return a
-
-
-def features(net, x):
-    """h = g(x) without bias, (m, g_k)."""
-    return branch_forward(net, x)[-1][:, 1:]
 
 
 def drnet_forward(net, x1, x2, training=False):
@@ -193,6 +182,16 @@ def drnet_forward(net, x1, x2, training=False):
             net.p[nb + j] = 0.99 * net.p[nb + j] + 0.01 * ah[j + 1][:, 1:].mean(axis=0)
     return {"a1": a1, "a2": a2, "ah": ah, "h1": a1[-1][:, 1:], "h2": a2[-1][:, 1:],
             "dr": ah[-2][:, 1:], "out": ah[-1]}
+
+
+def forward_all(net, x1, x2, block=4096):
+    """``(dr, h1, h2)`` of every sample pair, in blocks of ``block`` rows;
+    an evaluation pass (``p`` is not changed)."""
+    dr, h1, h2 = [], [], []
+    for start in range(0, x1.shape[0], block):
+        cache = drnet_forward(net, x1[start:start + block], x2[start:start + block])
+        dr.append(cache["dr"]); h1.append(cache["h1"]); h2.append(cache["h2"])
+    return np.vstack(dr), np.vstack(h1), np.vstack(h2)
 
 
 def drnet_loss(cache, target, lam, centres, alpha):

@@ -4,8 +4,10 @@ Kittler–Illingworth (KI) and its generalized-Gaussian extension (GGKI).
 Both split values into *unchanged* (low) and *changed* (high) by scoring
 every candidate threshold of a histogram at once with cumulative sums, as
 ``skimage.filters.threshold_otsu`` does. The decision rule is always
-``changed = values >= result.threshold``. Specification:
-``shared/specs/ggki.md``; the computation lives in :mod:`drl_np._ggki_core`.
+``changed = values >= result.threshold``; :func:`drl_np.decision.threshold`
+turns it into the package's one convention (``value > tau``). The method is
+described in ``docs/method.md``; the computation lives in
+:mod:`drl_np._ggki_core`.
 """
 from dataclasses import dataclass
 
@@ -14,12 +16,10 @@ import numpy as np
 from . import _ggki_core as core
 from ._validation import InputError, check_positive_int
 
-__all__ = ["GGClass", "ThresholdResult", "ggki_threshold", "ki_threshold",
-           "threshold_values"]
+__all__ = ["GGClass", "ThresholdResult", "ggki_threshold", "ki_threshold"]
 
 _SHAPES = ("kurtosis", "ratio")
 _FORMS = ("exact", "approx")
-_METHODS = ("ggki", "ki", "otsu")
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,7 @@ def _check_options(bins, range, upper_quantile):
 
 def _histogram(arr, keep, bins, range, upper_quantile):
     """Counts and edges of the used samples, or (None, None, used) when no
-    threshold is possible (< 4 samples or a constant input; spec §4)."""
+    threshold is possible (< 4 samples or a constant input; ``docs/ggki.md`` §4)."""
     finite = np.isfinite(arr)
     used = keep & finite
     x = arr[used]
@@ -239,7 +239,7 @@ def ggki_threshold(values, bins=256, shape="kurtosis", *, form="exact", mask=Non
         or the ratio R(β) = E|X − m| / σ = r̂.
     form : {"exact", "approx"}, default "exact"
         "exact" keeps the data-fit term D_i of the criterion (recommended);
-        "approx" replaces it by P_i / β_i (spec §3.2; biased towards
+        "approx" replaces it by P_i / β_i (``docs/ggki.md`` §3.2; biased towards
         heavy-tailed splits, kept for comparison only).
     mask : array_like of bool, shape of ``values``, optional
         True where a value may be used; False values are ignored and never
@@ -270,7 +270,7 @@ def ggki_threshold(values, bins=256, shape="kurtosis", *, form="exact", mask=Non
     See Also
     --------
     ki_threshold : the Gaussian special case (β ≡ 2).
-    threshold_values : dispatch by method name, returning only T.
+    drl_np.decision.threshold : every rule by name, as ``value > tau``.
 
     Notes
     -----
@@ -297,7 +297,7 @@ def ggki_threshold(values, bins=256, shape="kurtosis", *, form="exact", mask=Non
     R(β) = Γ(2/β)/sqrt(Γ(1/β)Γ(3/β)) = r̂_i (``shape="ratio"``), by 64
     bisection steps in ln β on [0.1, 20], vectorised over t; statistics
     outside the attainable range clamp to the bounds. Which moment the paper
-    inverts could not be checked against its text (spec §0); the kurtosis
+    inverts could not be checked against its text (``docs/ggki.md`` §0); the kurtosis
     is the default. With β_1 = β_2 = 2, D_i = P_i/2 exactly and
     J = (J_KI + ln 2π)/2, the classic criterion of :func:`ki_threshold`.
 
@@ -401,57 +401,3 @@ def ki_threshold(values, bins=256, *, mask=None, range=None, upper_quantile=None
     J = J + 2.0 * np.log((edges[-1] - edges[0]) / bins)   # data units: + 2 ln Δ
     two = np.full(J.shape, 2.0)
     return _finish(arr, keep, used, counts, edges, J, c1, c2, two, two, "ki")
-
-
-def threshold_values(values, method="ggki", **kw):
-    """Threshold by rule name; return only T (``changed ⇔ value >= T``).
-
-    Parameters
-    ----------
-    values : array_like, any shape
-        Change magnitudes; non-finite values are ignored.
-    method : {"ggki", "ki", "otsu"}, default "ggki"
-        "ggki" and "ki" call :func:`ggki_threshold` / :func:`ki_threshold`
-        with ``**kw``; "otsu" calls ``skimage.filters.threshold_otsu`` on the
-        finite values (keyword: ``bins``, default 256, passed as ``nbins``).
-    **kw
-        Options of the chosen function.
-
-    Returns
-    -------
-    threshold : float
-        NaN when there is no threshold (fewer than 4 usable values, a
-        constant input, or no valid candidate).
-
-    Raises
-    ------
-    InputError
-        For an unknown method or option.
-
-    Notes
-    -----
-    Otsu's rule in scikit-image is ``value > t``; the returned value is
-    ``np.nextafter(t, inf)`` so that ``value >= T`` selects exactly the same
-    values.
-    """
-    if method == "ggki":
-        return ggki_threshold(values, **kw).threshold
-    if method == "ki":
-        return ki_threshold(values, **kw).threshold
-    if method == "otsu":
-        return _otsu(values, **kw)
-    raise InputError(f"method must be one of {_METHODS}, got {method!r}; "
-                     "pick one of those rule names")
-
-
-def _otsu(values, bins=256, mask=None, **extra):
-    if extra:
-        raise InputError(f"method 'otsu' takes only bins and mask, got {sorted(extra)}")
-    from skimage.filters import threshold_otsu
-
-    arr, keep = _check_values(values, mask)
-    bins = check_positive_int(bins, "bins", minimum=2)
-    x = arr[keep & np.isfinite(arr)]
-    if x.size < 4 or not x.min() < x.max():
-        return float("nan")
-    return float(np.nextafter(threshold_otsu(x, nbins=bins), np.inf))

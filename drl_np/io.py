@@ -38,7 +38,6 @@ __all__ = [
 ]
 
 _TIFF_EXT = (".tif", ".tiff", ".gtif", ".gtiff")
-_PIL_EXT = (".png", ".bmp", ".jpg", ".jpeg", ".gif", ".webp")
 
 #: Largest band count read as bands-first when a 3-D array's layout is
 #: inferred: a first axis this small beside two larger ones is a band axis.
@@ -70,6 +69,9 @@ class Raster:
     layout : str
         How the file's array was read: ``"bands-last"``, ``"bands-first"``
         (and ``" (inferred)"`` when not given), or ``"2-D"``.
+    dtype : numpy.dtype or None
+        The file's value type (``data`` is float64 whatever it is), so a
+        tool can write the values back in kind.
     """
 
     data: np.ndarray
@@ -80,6 +82,7 @@ class Raster:
     band_names: Optional[List[str]] = None
     n_file_bands: int = 0
     layout: str = "bands-last"
+    dtype: Optional[np.dtype] = None
 
     @property
     def shape(self):
@@ -313,7 +316,8 @@ def _make_raster(arr, path, name, bands, nodata, meta, channel_axis=None):
         band_names = None
     names = [band_names[i] for i in idx] if band_names is not None else None
     return Raster(data=data, valid=valid, path=path, georef=dict(meta.get("georef") or {}),
-                  nodata=nodata, band_names=names, n_file_bands=n_file, layout=layout)
+                  nodata=nodata, band_names=names, n_file_bands=n_file, layout=layout,
+                  dtype=arr.dtype)
 
 
 def read_image(path, *, bands=None, nodata=None, var=None, name="image", channel_axis=None):
@@ -497,12 +501,13 @@ def pixel_area(georef):
 # --------------------------------------------------------------------------
 
 def write_geotiff(path, array, georef=None, nodata=None, colormap=None, description=None):
-    """Write a single-band (M, N) array as a deflate-compressed (Geo)TIFF.
+    """Write an (M, N) or (M, N, B) array as a deflate-compressed (Geo)TIFF.
 
     Parameters
     ----------
     path : str
-    array : ndarray, shape (M, N)
+    array : ndarray, shape (M, N) or (M, N, B)
+        Bands last; written as B bands.
     georef : dict, optional
         :attr:`Raster.georef` (CRS and transform) to write.
     nodata : float, optional
@@ -512,10 +517,12 @@ def write_geotiff(path, array, georef=None, nodata=None, colormap=None, descript
     description : str, optional
         The band's description.
     """
-    array = np.ascontiguousarray(array)
+    array = np.asarray(array)
+    bands = np.ascontiguousarray(np.moveaxis(array, -1, 0) if array.ndim == 3
+                                 else array[None])                   # (B, M, N)
     georef = georef or {}
-    profile = {"driver": "GTiff", "height": array.shape[0], "width": array.shape[1],
-               "count": 1, "dtype": array.dtype.name, "compress": "deflate"}
+    profile = {"driver": "GTiff", "height": bands.shape[1], "width": bands.shape[2],
+               "count": bands.shape[0], "dtype": bands.dtype.name, "compress": "deflate"}
     if georef:
         profile["crs"] = georef.get("crs")
         profile["transform"] = georef["transform"]
@@ -523,7 +530,7 @@ def write_geotiff(path, array, georef=None, nodata=None, colormap=None, descript
         profile["nodata"] = nodata
     with _quiet_gdal() as rasterio:
         with rasterio.open(path, "w", **profile) as ds:
-            ds.write(array, 1)
+            ds.write(bands)
             if colormap:
                 ds.write_colormap(1, {int(k): tuple(int(c) for c in v) + (255,)[:4 - len(v)]
                                       for k, v in colormap.items()})

@@ -1,7 +1,7 @@
 """The Numba engine of Algorithm 1: one compiled call runs a whole epoch.
 
 :func:`algorithm1_epoch_numba` is the compiled twin of
-:func:`drl_np.recurrent.algorithm1_epoch` (tested equal to 1e-10 in
+:func:`drl_np.algorithm1.algorithm1_epoch` (tested equal to 1e-10 in
 ``tests/test_kernels.py``). Per minibatch of the permutation ``kk`` the kernel
 :func:`_algorithm1_kernel` does what the NumPy twin does with
 ``drnet_forward(training=True)``, ``drnet_loss``, ``drnet_backward`` (Eq. 7),
@@ -72,7 +72,7 @@ def _writable(a, dtype):
 def algorithm1_epoch_numba(net, x1, x2, target, lam, assign, centres, counts, kk, batchsize, alpha,
                            update_branch=True):
     """One epoch of Algorithm 1 in compiled code; the twin of
-    :func:`drl_np.recurrent.algorithm1_epoch`.
+    :func:`drl_np.algorithm1.algorithm1_epoch`.
 
     Parameters
     ----------
@@ -113,7 +113,7 @@ def algorithm1_epoch_numba(net, x1, x2, target, lam, assign, centres, counts, kk
     """
     if not supports(net):
         raise ValueError("algorithm1_epoch_numba does not support this network (it needs a branch, a "
-                         "DR layer and weights of the layer sizes); use recurrent.algorithm1_epoch")
+                         "DR layer and weights of the layer sizes); use engine='numpy'")
     n_in, n_out = _layer_sizes(net)
     nb = len(net.branch_size) - 1
     batchsize = int(batchsize)
@@ -262,25 +262,118 @@ def _forward_dates(x1, x2, rows, m, nb, nh, W, A1, A2, AH, Z, to_output):
 
 
 @numba.njit(cache=True)
+def _joint_loss(target, lam, assign, centres, rows, m, out, dr, alpha):
+    """Eq. 4/5 of the minibatch ``rows[:m]`` (``drnet_loss``):
+    ``1/2 sum (s - f)^2 / m + 1/2 alpha sum lam (d - M s)^2 / m``."""
+    s_cls = 0.0
+    s_clu = 0.0
+    for r in range(m):
+        row = rows[r]
+        for c in range(target.shape[1]):
+            e = target[row, c] - out[r, c + 1]
+            s_cls += e * e
+        k = assign[row]
+        for c in range(centres.shape[1]):
+            e = dr[r, c + 1] - centres[k, c]
+            s_clu += lam[row] * (e * e)
+    return 0.5 * s_cls / m + 0.5 * alpha * s_clu / m
+
+
+@numba.njit(cache=True)
+def _output_delta(target, rows, m, out, dout):
+    """Eq. 7 at the classifier: ``delta_out = -(s - f) f (1 - f)``."""
+    for r in range(m):
+        row = rows[r]
+        for c in range(target.shape[1]):
+            f = out[r, c + 1]
+            dout[r, c] = -(target[row, c] - f) * (f * (1 - f))
+
+
+@numba.njit(cache=True)
+def _head_delta(t, a, s_term, sparse, m, rows, lam, assign, centres, alpha, at_dr, below):
+    """Eq. 7 at a hidden head layer: ``below = (t + beta KL' [+ alpha lam
+    (d - M s) at the DR layer]) a (1 - a)`` with ``t = delta_up W_up``."""
+    for r in range(m):
+        row = rows[r]
+        k_row = assign[row]
+        for k in range(below.shape[1]):
+            v = t[r, k + 1]
+            if sparse:
+                v = v + s_term[k]
+            if at_dr:   # the DR layer: Eq. 7's clustering term
+                v = v + alpha * lam[row] * (a[r, k + 1] - centres[k_row, k])
+            h = a[r, k + 1]
+            below[r, k] = v * (h * (1 - h))
+
+
+@numba.njit(cache=True)
+def _branch_delta(t, col, s_term, sparse, m, h, di):
+    """Eq. 7 in g for one date: ``di = (t[:, col:] + beta/2 KL') h (1 - h)``,
+    ``col`` selecting this date's half of ``[h1, h2]`` at the merge."""
+    for r in range(m):
+        for k in range(di.shape[1]):
+            v = t[r, col + k]
+            if sparse:
+                v = v + s_term[k]
+            hk = h[r, k + 1]
+            di[r, k] = v * (hk * (1 - hk))
+
+
+@numba.njit(cache=True)
+def _assign_nearest(dr, c_n, centres, changed, assign, new_type):
+    """Eq. 8: ``argmin_k ||d - M_k||^2`` over rows 1..K (first minimum wins,
+    as ``np.argmin``), all with the centroids before Eq. 9."""
+    for r in range(c_n):
+        best = 1
+        best_sq = 0.0
+        for k in range(1, centres.shape[0]):
+            sq = 0.0
+            for c in range(centres.shape[1]):
+                e = dr[r, c + 1] - centres[k, c]
+                sq += e * e
+            if k == 1 or sq < best_sq or (sq != sq and best_sq == best_sq):  # np.argmin: first NaN wins
+                best = k
+                best_sq = sq
+        new_type[r] = best
+        assign[changed[r]] = best
+
+
+@numba.njit(cache=True)
+def _update_centroids(dr, c_n, new_type, centres, counts):
+    """Eq. 9 in minibatch order: ``c_k += 1; M_k -= (M_k - d) / c_k``."""
+    for r in range(c_n):
+        k = new_type[r]
+        counts[k] += 1.0
+        step = 1.0 / counts[k]
+        for c in range(centres.shape[1]):
+            centres[k, c] -= step * (centres[k, c] - dr[r, c + 1])
+
+
+@numba.njit(cache=True)
+def _changed_rows(rows, m, lam, changed):
+    """The minibatch's samples with lam > 0 into ``changed``; their count."""
+    c_n = 0
+    for r in range(m):
+        if lam[rows[r]] > 0:
+            changed[c_n] = rows[r]
+            c_n += 1
+    return c_n
+
+
+@numba.njit(cache=True)
 def _algorithm1_kernel(x1, x2, target, lam, assign, centres, counts, kk, bs, alpha, update_branch,
                        n_in, n_out, nb, w_flat, vw_flat, w_off, p_flat, p_off,
                        lr, momentum, l2, beta, rho):
     """All floor(n / bs) minibatches of one Algorithm 1 epoch; returns their losses.
 
-    Per minibatch ``idx = kk[l bs : (l + 1) bs]``, as ``recurrent.algorithm1_epoch``:
-
-    * forward: ``a[i+1] = [1, sigm(a[i] W[i]')]`` per date through the branch,
-      ``ah[0] = [1, h1, h2]``, the head, sigmoid output ``f``; with beta > 0
-      ``p = 0.99 p + 0.01 mean(a)`` (branch: over both dates' 2m rows);
-    * loss ``J = 1/2 sum (s - f)^2 / m + 1/2 alpha sum lam (d - M s)^2 / m``;
-    * Eq. 7: ``delta_out = -(s - f) f (1 - f)``; hidden head layers
-      ``delta = (delta_up W_up(:, 2:) + beta KL' [+ alpha lam (d - M s) at the DR layer]) a (1 - a)``;
-      into the branch per date with the sparsity term halved, the two dates'
-      ``delta' a / m`` added;
-    * nnapplygrads on every trained layer;
-    * the changed samples (lam > 0) of ``idx``: DRs with the new weights,
-      Eq. 8 ``argmin_k ||d - M_k||^2`` over rows 1..K (first minimum wins),
-      then Eq. 9 ``c_k += 1; M_k -= (M_k - d) / c_k`` in minibatch order.
+    Per minibatch ``rows = kk[l bs : (l + 1) bs]``, the lines of
+    ``algorithm1.algorithm1_epoch`` in order: ``drnet_forward(training=True)``
+    (:func:`_forward_dates`, :func:`_running_mean`), ``drnet_loss``
+    (:func:`_joint_loss`), ``drnet_backward`` (Eq. 7: :func:`_output_delta`,
+    :func:`_head_delta`, :func:`_branch_delta`, :func:`_weight_gradient`),
+    ``drnet_applygrads`` (the toolbox engine's ``apply_gradient``), then the
+    changed samples' new DRs, Eq. 8 (:func:`_assign_nearest`) and Eq. 9
+    (:func:`_update_centroids`).
 
     ``w_flat``, ``vw_flat``, ``p_flat``, ``assign``, ``centres`` and
     ``counts`` are updated in place. The products go to BLAS (``np.dot``),
@@ -314,45 +407,23 @@ def _algorithm1_kernel(x1, x2, target, lam, assign, centres, counts, kk, bs, alp
     new_type = np.empty(bs, dtype=np.int64)
     empty = np.empty((0, 1))
     sparse = beta > 0
-    r_dr = n_out[n_layers - 2]
-    n_classes = n_out[n_layers - 1]
-    n_centres = centres.shape[0]
     gk = n_in[nb] // 2
-    numbatches = x1.shape[0] // bs
-    L = np.zeros(numbatches)
+    L = np.zeros(x1.shape[0] // bs)
     m = bs
-    out = AH[nh]
-    dr = AH[nh - 1]
-    for l in range(numbatches):
+    out, dr = AH[nh], AH[nh - 1]
+    for l in range(L.shape[0]):
         for r in range(m):
             rows[r] = kk[l * bs + r]
-        # -- drnet_forward(training=True) --------------------------------------
+        # -- drnet_forward(training=True), drnet_loss -------------------------
         _forward_dates(x1, x2, rows, m, nb, nh, W, A1, A2, AH, Z, True)
         if sparse:
             for i in range(nb):
                 _running_mean(A1[i + 1], A2[i + 1], m, P[i])
             for j in range(nh - 1):
                 _running_mean(AH[j + 1], empty, m, P[nb + j])
-        # -- drnet_loss ----------------------------------------------------------
-        s_cls = 0.0
-        s_clu = 0.0
-        for r in range(m):
-            row = rows[r]
-            for c in range(n_classes):
-                e = target[row, c] - out[r, c + 1]
-                s_cls += e * e
-            k = assign[row]
-            for c in range(r_dr):
-                e = dr[r, c + 1] - centres[k, c]
-                s_clu += lam[row] * (e * e)
-        L[l] = 0.5 * s_cls / m + 0.5 * alpha * s_clu / m
+        L[l] = _joint_loss(target, lam, assign, centres, rows, m, out, dr, alpha)
         # -- drnet_backward (Eq. 7): the head, from the output down ---------------
-        dout = D[n_layers - 1]
-        for r in range(m):
-            row = rows[r]
-            for c in range(n_classes):
-                f = out[r, c + 1]
-                dout[r, c] = -(target[row, c] - f) * (f * (1 - f))
+        _output_delta(target, rows, m, out, D[n_layers - 1])
         for j in range(nh - 1, -1, -1):
             layer = nb + j
             _weight_gradient(D[layer], AH[j], m, raw[layer], G[layer], False)
@@ -361,18 +432,8 @@ def _algorithm1_kernel(x1, x2, target, lam, assign, centres, counts, kk, bs, alp
             np.dot(D[layer], W[layer], T[layer])                 # (bs, 1 + n_in), old W
             if sparse:
                 _sparsity_term(P[layer - 1], 1.0 * beta, rho, S[layer - 1])
-            t, a, below, s_term = T[layer], AH[j], D[layer - 1], S[layer - 1]
-            for r in range(m):
-                row = rows[r]
-                k_row = assign[row]
-                for k in range(n_in[layer]):
-                    v = t[r, k + 1]
-                    if sparse:
-                        v = v + s_term[k]
-                    if j == nh - 1:   # the DR layer: Eq. 7's clustering term
-                        v = v + alpha * lam[row] * (a[r, k + 1] - centres[k_row, k])
-                    h = a[r, k + 1]
-                    below[r, k] = v * (h * (1 - h))
+            _head_delta(T[layer], AH[j], S[layer - 1], sparse, m, rows, lam, assign, centres,
+                        alpha, j == nh - 1, D[layer - 1])
         # -- into g, once per date; the two contributions add --------------------
         if update_branch:
             np.dot(D[nb], W[nb], T[nb])                          # (bs, 1 + 2 g_k)
@@ -382,52 +443,22 @@ def _algorithm1_kernel(x1, x2, target, lam, assign, centres, counts, kk, bs, alp
             for date in range(2):
                 A = A1 if date == 0 else A2
                 Dd = D if date == 0 else D2
-                t = T[nb]
-                col = 1 + date * gk                              # this date's half of [h1, h2]
+                t, col = T[nb], 1 + date * gk                    # this date's half of [h1, h2]
                 for i in range(nb - 1, -1, -1):
-                    h, di, s_term = A[i + 1], Dd[i], S[i]
-                    for r in range(m):
-                        for k in range(n_out[i]):
-                            v = t[r, col + k]
-                            if sparse:
-                                v = v + s_term[k]
-                            hk = h[r, k + 1]
-                            di[r, k] = v * (hk * (1 - hk))
-                    _weight_gradient(di, A[i], m, raw[i], G[i], date == 1)
+                    _branch_delta(t, col, S[i], sparse, m, A[i + 1], Dd[i])
+                    _weight_gradient(Dd[i], A[i], m, raw[i], G[i], date == 1)
                     if i > 0:
-                        np.dot(di, W[i], T[i])                   # (bs, 1 + g_{i-1})
-                        t = T[i]
-                        col = 1
+                        np.dot(Dd[i], W[i], T[i])                # (bs, 1 + g_{i-1})
+                        t, col = T[i], 1
         # -- drnet_applygrads ----------------------------------------------------
         start = w_off[0] if update_branch else w_off[nb]        # a frozen branch is not stepped
         apply_gradient(g_flat[start:], 1.0, w_flat[start:], vw_flat[start:], lr, momentum,
                        l2_flat[start:], l2 > 0)
         # -- the changed samples: new DRs, Eq. 8, Eq. 9 ------------------------
-        c_n = 0
-        for r in range(m):
-            if lam[rows[r]] > 0:
-                changed[c_n] = rows[r]
-                c_n += 1
+        c_n = _changed_rows(rows, m, lam, changed)
         if c_n == 0:
             continue
         _forward_dates(x1, x2, changed, c_n, nb, nh, W, A1, A2, AH, Z, False)
-        for r in range(c_n):          # Eq. 8, all with the centroids before Eq. 9
-            best = 1
-            best_sq = 0.0
-            for k in range(1, n_centres):
-                sq = 0.0
-                for c in range(r_dr):
-                    e = dr[r, c + 1] - centres[k, c]
-                    sq += e * e
-                if k == 1 or sq < best_sq or (sq != sq and best_sq == best_sq):  # np.argmin: first NaN wins
-                    best = k
-                    best_sq = sq
-            new_type[r] = best
-            assign[changed[r]] = best
-        for r in range(c_n):          # Eq. 9, in minibatch order
-            k = new_type[r]
-            counts[k] += 1.0
-            step = 1.0 / counts[k]
-            for c in range(r_dr):
-                centres[k, c] -= step * (centres[k, c] - dr[r, c + 1])
+        _assign_nearest(dr, c_n, centres, changed, assign, new_type)
+        _update_centroids(dr, c_n, new_type, centres, counts)
     return L

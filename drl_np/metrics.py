@@ -5,7 +5,9 @@
 * :func:`change_analysis_accuracy`: ACC and kappa of a change-analysis (CDA)
   map whose change types 1..K are arbitrary cluster labels, matched one-to-one
   to the ground-truth change classes by the assignment that maximises
-  agreement (Hungarian method, spec §9).
+  agreement (Hungarian method, ``docs/method.md`` §9).
+* :func:`change_type_accuracy`: the same matching, with the per-type
+  producer's and user's accuracy and the class-by-type confusion matrix.
 * :func:`binary_change_accuracy`: OA, kappa, F1, precision, recall, false
   and missed alarms after collapsing every change type to "changed".
 
@@ -25,8 +27,8 @@ from ._validation import InputError
 
 __all__ = [
     "confusion_matrix", "overall_accuracy", "cohen_kappa",
-    "change_analysis_accuracy", "binary_change_accuracy",
-    "ChangeAnalysisScore", "BinaryChangeScore",
+    "change_analysis_accuracy", "change_type_accuracy", "binary_change_accuracy",
+    "ChangeAnalysisScore", "ChangeTypeScore", "BinaryChangeScore",
 ]
 
 #: Label standing for "no matching ground-truth class" after relabelling.
@@ -362,6 +364,19 @@ def change_analysis_accuracy(gt, pred, ignore=255, mask=None):
 def _change_analysis_accuracy(t, p, types):
     """Matching and scores on clean flat arrays ``t``, ``p`` (n,) and the
     predicted change types ``types`` (K,) (sorted, positive)."""
+    matching, relabel = _match_types(t, p, types)
+    labels = np.union1d(np.union1d(t, relabel), [0])
+    cm = _confusion(t, relabel, labels)
+    return ChangeAnalysisScore(
+        acc=_overall_accuracy(cm), kappa=_cohen_kappa(cm), matching=matching,
+        confusion=cm, labels=labels, n_pixels=int(t.size),
+        n_unpredicted=int(np.count_nonzero(p < 0)))
+
+
+def _match_types(t, p, types):
+    """Hungarian matching of predicted ``types`` (K,) to the change classes
+    of ``t``; returns ``(matching, relabel)`` with ``relabel`` (n,) the
+    prediction in class labels (0 kept, unmatched and masked -> ``NO_MATCH``)."""
     classes = np.unique(t[t > 0])  # (C,) true change classes
     matching = {int(k): None for k in types}
     relabel = np.full(p.shape, NO_MATCH, dtype=np.int64)  # (n,)
@@ -380,12 +395,182 @@ def _change_analysis_accuracy(t, p, types):
         for k, c in zip(types[rows], classes[cols]):
             matching[int(k)] = int(c)
         relabel[is_type] = mapped[position]
-    labels = np.union1d(np.union1d(t, relabel), [0])
-    cm = _confusion(t, relabel, labels)
-    return ChangeAnalysisScore(
-        acc=_overall_accuracy(cm), kappa=_cohen_kappa(cm), matching=matching,
-        confusion=cm, labels=labels, n_pixels=int(t.size),
-        n_unpredicted=int(np.count_nonzero(p < 0)))
+    return matching, relabel
+
+
+# -- per-type accuracy ------------------------------------------------------------------
+def _ratio_or_none(a, b):
+    return float(a / b) if b else None
+
+
+@dataclass
+class ChangeTypeScore:
+    """Per-type accuracy of a change-analysis map after matching its types.
+
+    Attributes
+    ----------
+    acc, kappa : float
+        As :class:`ChangeAnalysisScore` (same matching).
+    matching : dict of int to int or None
+        Predicted change type -> matched ground-truth class (``None``: none).
+    classes : ndarray of int64, shape (C + 1,)
+        Reference labels of the rows of ``confusion``: 0, then the change
+        classes in increasing order.
+    types : ndarray of int64, shape (T,)
+        Predicted labels of the columns: 0, the type matched to each class in
+        row order, the unmatched types in increasing order, and ``-1``
+        (masked in the map) when labelled pixels are masked.
+    confusion : ndarray of int64, shape (C + 1, T)
+        ``confusion[i, j]`` = labelled pixels of class ``classes[i]``
+        predicted as ``types[j]``; matched pairs lie on the diagonal.
+    producers : dict of int to float or None
+        Producer's accuracy per reference class: the share of its pixels
+        predicted as its matched type (0 unchanged -> type 0); 0.0 for a
+        class no type matched; ``None`` for a class with no labelled pixel.
+    users : dict of int to float or None
+        User's accuracy per predicted type (0 included): the share of its
+        labelled pixels that are of its matched class; 0.0 for an unmatched
+        type; ``None`` for a type with no labelled pixel.
+    n_pixels, n_unpredicted : int
+        Labelled pixels evaluated, and those masked in the map.
+    """
+
+    acc: float
+    kappa: float
+    matching: Dict[int, Optional[int]]
+    classes: np.ndarray
+    types: np.ndarray
+    confusion: np.ndarray
+    producers: Dict[int, Optional[float]]
+    users: Dict[int, Optional[float]]
+    n_pixels: int
+    n_unpredicted: int = 0
+
+    def rows(self):
+        """One dict per type (0 first) with ``type``, ``class`` (matched,
+        ``None`` if none), ``pixels`` (labelled pixels of the type),
+        ``producers`` and ``users``; then one per unmatched class with
+        ``type`` ``None`` and 0 pixels."""
+        matched = {0: 0, **self.matching}
+        pixels = dict(zip(self.types.tolist(), self.confusion.sum(axis=0).tolist()))
+        out = []
+        for k in sorted(int(v) for v in self.types if v >= 0):
+            c = matched.get(k)
+            out.append({"type": k, "class": c, "pixels": int(pixels[k]),
+                        "producers": None if c is None else self.producers[c],
+                        "users": self.users[k]})
+        taken = set(matched.values())
+        for c in self.classes.tolist():
+            if c not in taken:
+                out.append({"type": None, "class": int(c), "pixels": 0,
+                            "producers": self.producers[c], "users": None})
+        return out
+
+    def to_dict(self):
+        """JSON-friendly dict: plain floats (``None`` where undefined), ints,
+        lists; dict keys as str; ``rows`` as :meth:`rows`."""
+        return {
+            "acc": float(self.acc),
+            "kappa": float(self.kappa),
+            "matching": {str(k): (None if v is None else int(v))
+                         for k, v in self.matching.items()},
+            "classes": [int(v) for v in self.classes],
+            "types": [int(v) for v in self.types],
+            "confusion": np.asarray(self.confusion).astype(int).tolist(),
+            "producers": {str(k): v for k, v in self.producers.items()},
+            "users": {str(k): v for k, v in self.users.items()},
+            "rows": self.rows(),
+            "n_pixels": int(self.n_pixels),
+            "n_unpredicted": int(self.n_unpredicted),
+        }
+
+
+def change_type_accuracy(gt, pred, ignore=255, mask=None):
+    """Producer's and user's accuracy of each change type, with the
+    class-by-type confusion matrix, after matching types to classes.
+
+    Parameters
+    ----------
+    gt : array_like of int, shape (M, N)
+        Ground truth: 0 unchanged, other values change classes, ``ignore``
+        unlabelled.
+    pred : array_like of int, shape (M, N)
+        Change-analysis map: 0 unchanged, 1..K change types, negative =
+        masked by the analysis (counted wrong).
+    ignore : int or None, default 255
+        Ground-truth value of unlabelled pixels.
+    mask : ndarray of bool, shape (M, N), optional
+        Evaluate only where True (combined with ``ignore``).
+
+    Returns
+    -------
+    ChangeTypeScore
+        ``.to_dict()`` for JSON, ``.rows()`` for a table.
+
+    Raises
+    ------
+    InputError
+        On shape mismatch, non-integer labels or no labelled pixel.
+
+    Notes
+    -----
+    The matching is that of :func:`change_analysis_accuracy` (0 -> 0, each
+    type to at most one class, maximising agreement). With ``C`` the
+    confusion matrix (rows: classes, columns: types, matched pairs on the
+    diagonal), class :math:`i` matched to type :math:`j`:
+
+    .. math::
+
+        PA_i = \\frac{C_{ij}}{\\sum_{j'} C_{ij'}}, \\qquad
+        UA_j = \\frac{C_{ij}}{\\sum_{i'} C_{i'j}}.
+
+    Examples
+    --------
+    >>> s = change_type_accuracy([0, 0, 1, 1, 2], [0, 2, 2, 2, 1])
+    >>> s.matching, s.producers, s.users
+    ({1: 2, 2: 1}, {0: 0.5, 1: 1.0, 2: 1.0}, {0: 1.0, 2: 0.6666666666666666, 1: 1.0})
+    """
+    t, p = _labelled(gt, pred, ignore, mask)
+    types = np.unique(np.asarray(pred))
+    types = types[types > 0].astype(np.int64)
+    return _change_type_accuracy(t, p, types)
+
+
+def _change_type_accuracy(t, p, types):
+    """:func:`change_type_accuracy` on clean flat arrays ``t``, ``p`` (n,)."""
+    whole = _change_analysis_accuracy(t, p, types)
+    matching = whole.matching
+    classes = np.concatenate(([0], np.unique(t[t > 0]))).astype(np.int64)   # (C + 1,)
+    type_of = {0: 0, **{c: k for k, c in matching.items() if c is not None}}
+    cols = [type_of[c] for c in classes.tolist() if c in type_of]
+    cols += sorted(k for k, c in matching.items() if c is None)
+    p = np.where(p < 0, NO_MATCH, p)
+    if np.any(p == NO_MATCH):
+        cols.append(NO_MATCH)
+    cols = np.array(cols, dtype=np.int64)                                     # (T,)
+    order = np.argsort(cols)
+    ci = np.searchsorted(classes, t)                                          # (n,) row index
+    pj = order[np.searchsorted(cols[order], p)]                               # (n,) column index
+    cm = np.bincount(ci * cols.size + pj, minlength=classes.size * cols.size)
+    cm = cm.reshape(classes.size, cols.size).astype(np.int64)                 # (C + 1, T)
+    row_of = {int(c): i for i, c in enumerate(classes)}
+    col_of = {int(k): j for j, k in enumerate(cols)}
+    producers = {}
+    for c, i in row_of.items():
+        k = type_of.get(c)
+        hit = cm[i, col_of[k]] if k is not None else 0
+        producers[c] = _ratio_or_none(hit, cm[i].sum())
+    users = {}
+    for k, j in col_of.items():
+        if k == NO_MATCH:
+            continue
+        c = 0 if k == 0 else matching[k]
+        hit = cm[row_of[c], j] if c is not None else 0
+        users[k] = _ratio_or_none(hit, cm[:, j].sum())
+    return ChangeTypeScore(
+        acc=whole.acc, kappa=whole.kappa, matching=matching, classes=classes, types=cols,
+        confusion=cm, producers=producers, users=users, n_pixels=whole.n_pixels,
+        n_unpredicted=whole.n_unpredicted)
 
 
 # -- binary change detection ------------------------------------------------------------

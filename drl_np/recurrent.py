@@ -1,181 +1,32 @@
-"""DRLnet's recurrent framework: Algorithm 1 (one timestep of joint
-training, reassignment and online centroid updates) and Algorithm 2 (the
-cluster schedule K0 > K1 > ... > KT), wrapped in the :class:`DRLnet`
-estimator.
+"""DRLnet's recurrent framework, Algorithm 2: the cluster schedule
+K0 > K1 > ... > KT, each timestep one run of Algorithm 1
+(:mod:`drl_np.algorithm1`), wrapped in the :class:`DRLnet` estimator.
 
-Spec: ``shared/specs/drlnet.md`` §5-§7; every **choice** is a parameter of
-:class:`DRLnet` and is listed in ``docs/fidelity.md``.
+The method is described in ``docs/method.md`` §5-§7; every **choice** is a
+parameter of :class:`DRLnet` and is listed in ``docs/fidelity.md``.
 """
 import logging
 import time
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from ._validation import InputError, check_positive_int, check_samples, check_schedule
-from .clustering import (assign_nearest, change_types, init_centroids, kmeans, one_hot,
-                         update_centroids_online)
-from .drlnet import (drnet_applygrads, drnet_backward, drnet_forward, drnet_loss, drnet_setup,
-                     new_output_layer)
-from .ggki import threshold_values
-from .kernels import algorithm1_epoch_numba
-from .kernels import supports as numba_supports
+from .algorithm1 import ClusterState, epoch_function
+from .clustering import change_types, init_centroids, kmeans, one_hot
+from .decision import DECISION_RULES, THRESHOLD_STATISTICS, change_flags
+from .drlnet import drnet_setup, forward_all, new_output_layer
+from .pretrain import AutoencoderSettings, log_epoch, pretrain_autoencoders, pretrain_classifier
 from .rng import check_random_state
-from .toolbox import saesetup, saetrain
 
-__all__ = ["DRLnet", "algorithm1_epoch", "change_flags", "difference_representation",
-           "pretrain_autoencoders"]
+__all__ = ["DRLnet", "VARIANTS"]
 
 logger = logging.getLogger("drl_np")
 
 VARIANTS = ("drlnet2", "drlnet1")
 
 
-def _dr_forward(net, x1, x2, block=4096):
-    """DRs, h1 and h2 of all samples, in blocks (no change to ``p``)."""
-    dr, h1, h2 = [], [], []
-    for start in range(0, x1.shape[0], block):
-        cache = drnet_forward(net, x1[start:start + block], x2[start:start + block])
-        dr.append(cache["dr"]); h1.append(cache["h1"]); h2.append(cache["h2"])
-    return np.vstack(dr), np.vstack(h1), np.vstack(h2)
-
-
-def difference_representation(net, x1, x2):
-    """d(x) of every sample pair, (n, r)."""
-    return _dr_forward(net, x1, x2)[0]
-
-
-def change_flags(h1, h2, rule="ggki", statistic="squared"):
-    """Eq. 2: lambda_i = ||h1_i - h2_i||^2 >= tau, tau by ``rule`` (GGKI).
-
-    Parameters
-    ----------
-    statistic : {'squared', 'magnitude'}
-        Threshold the squared distances (Eq. 2, default) or their square
-        roots (spec §4, **choice** ``threshold_statistic``); the flags are
-        the same split of a monotone transform only when the rule is
-        invariant to it, which GGKI is not.
-
-    Returns
-    -------
-    flags : ndarray of bool (n,)
-    distance : ndarray (n,)
-        ||h1 - h2||^2.
-    tau : float
-        The threshold in units of ``distance`` (squared). When the rule
-        finds no threshold (a constant or tiny set), Otsu's is used, and
-        when that fails too, nothing is flagged.
-    """
-    distance = np.sum((h1 - h2) ** 2, axis=1)
-    values = distance if statistic == "squared" else np.sqrt(distance)
-    if rule == "kmeans":  # two-cluster K-means, as the peers use it
-        tau = _kmeans_rule(values)
-    else:
-        tau = threshold_values(values, method=rule)
-    if not np.isfinite(tau) and rule != "otsu":
-        tau = threshold_values(values, method="otsu")
-    if not np.isfinite(tau):
-        return np.zeros(distance.shape[0], dtype=bool), distance, float("inf")
-    flags = values >= tau
-    tau_sq = tau if statistic == "squared" else tau ** 2
-    return flags, distance, float(tau_sq)
-
-
-def _kmeans_rule(values):
-    """The two-cluster K-means threshold as a ``value >= tau`` rule (NaN when
-    the values do not split)."""
-    from .peers.decision import kmeans_threshold
-    if np.unique(values).size < 2:
-        return float("nan")
-    return float(np.nextafter(kmeans_threshold(values), np.inf))
-
-
-def algorithm1_epoch(net, x1, x2, target, lam, assign, centres, counts, kk, batchsize, alpha,
-                     update_branch=True):
-    """One epoch of Algorithm 1 (the NumPy twin of the Numba kernel).
-
-    For each minibatch of the permutation ``kk`` (floor(n / batchsize) of
-    them; the rest sit the epoch out, **choice** ``partial_epoch``):
-
-    (a) one SGD step on the joint loss (Eq. 4/5, gradient Eq. 7) with the
-        current assignments ``assign`` and centroids ``centres``;
-    (b) the minibatch's DRs recomputed with the new weights, and its changed
-        samples reassigned to the nearest change centroid (Eq. 8);
-    (c) the centroids updated online, sample by sample in minibatch order
-        (Eq. 9).
-
-    ``assign``, ``centres`` and ``counts`` are updated in place.
-
-    Returns
-    -------
-    L : ndarray (numbatches,)
-        Joint loss of each minibatch before its step.
-    """
-    numbatches = x1.shape[0] // batchsize
-    L = np.zeros(numbatches)
-    for l in range(numbatches):
-        idx = kk[l * batchsize:(l + 1) * batchsize]
-        bx1, bx2, blam = x1[idx], x2[idx], lam[idx]
-        cache = drnet_forward(net, bx1, bx2, training=True)
-        L[l] = drnet_loss(cache, target[idx], blam, centres[assign[idx]], alpha)
-        dW = drnet_backward(net, cache, target[idx], blam, centres[assign[idx]], alpha,
-                            update_branch=update_branch)
-        drnet_applygrads(net, dW)
-        changed = idx[blam > 0]
-        if changed.size:
-            dr = drnet_forward(net, x1[changed], x2[changed])["dr"]      # (c, r)
-            assign[changed] = assign_nearest(dr, centres)                # Eq. 8
-            update_centroids_online(centres, counts, dr, assign[changed])  # Eq. 9
-    return L
-
-
-def pretrain_autoencoders(x1, x2, branch, learning_rate, momentum, non_sparsity_penalty,
-                          sparsity_target, batchsize, numepochs, engine, rng):
-    """Layer-wise sparse autoencoders of the branch g on the samples of both
-    dates (spec §7.2): ``saesetup([d, *branch])`` with sigmoid units, then
-    ``saetrain`` on the stacked [x1; x2] (floor(2n / batchsize) minibatches
-    an epoch, **choice** ``partial_epoch``). Shared by DRLnet and SAE+KM.
-
-    Returns
-    -------
-    SAE
-        ``sae.ae[i].W[0]`` is the trained weight of branch layer ``i``.
-    """
-    sae = saesetup([x1.shape[1]] + list(branch), rng=rng)
-    for ae in sae.ae:
-        ae.activation_function = "sigm"
-        ae.learning_rate = learning_rate
-        ae.momentum = momentum
-        ae.non_sparsity_penalty = non_sparsity_penalty
-        ae.sparsity_target = sparsity_target
-    if numepochs > 0:
-        saetrain(sae, np.vstack([x1, x2]), batchsize=batchsize, numepochs=numepochs,  # (2n, d)
-                 engine=engine, rng=rng, drop_last=True)
-    return sae
-
-
-def _epoch_function(engine, net):
-    """Algorithm 1's epoch: the Numba kernel (default when it supports the
-    network) or its NumPy twin (``engine='numpy'``)."""
-    if engine not in (None, "numba", "numpy"):
-        raise InputError(f"engine must be 'numpy', 'numba' or None, got {engine!r}")
-    if engine == "numpy":
-        return algorithm1_epoch
-    if numba_supports(net):
-        return algorithm1_epoch_numba
-    if engine == "numba":
-        raise InputError("engine='numba' does not support this network (it needs at least one "
-                         "branch layer and one hidden head layer); use engine='numpy'")
-    return algorithm1_epoch
-
-
-def _log_epoch(stage, epoch, n_epochs, start, loss):
-    """One line per epoch, modelled on the toolbox's nntrain line."""
-    logger.info("%s %d/%d. Took %.3g seconds. Mini-batch mean joint loss is %.6g",
-                stage, epoch + 1, n_epochs, time.perf_counter() - start, loss,
-                extra={"progress": (epoch + 1, n_epochs)})
-
-
-class DRLnet:
+class DRLnet(BaseEstimator):
     """Deep difference representation learning (DRLnet, IJCAI-17).
 
     Unsupervised change analysis of sample pairs: which pairs changed, and
@@ -278,120 +129,112 @@ class DRLnet:
 
     # -- validation ------------------------------------------------------------
     def _validate(self, x1, x2):
+        """Check the parameters and the samples; facts only, the API and
+        the command line add the remedy in their own words."""
         x1, x2 = check_samples(x1, x2)
         schedule = check_schedule(self.schedule)
         if self.variant not in VARIANTS:
-            raise InputError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
-        if self.threshold_statistic not in ("squared", "magnitude"):
-            raise InputError(f"threshold_statistic must be 'squared' or 'magnitude', got {self.threshold_statistic!r}")
+            raise InputError(f"variant must be one of {', '.join(VARIANTS)}, got {self.variant!r}")
+        if self.threshold not in DECISION_RULES:
+            raise InputError(f"threshold must be one of {', '.join(DECISION_RULES)}, got {self.threshold!r}")
+        if self.threshold_statistic not in THRESHOLD_STATISTICS:
+            raise InputError(f"threshold_statistic must be one of {', '.join(THRESHOLD_STATISTICS)}, "
+                             f"got {self.threshold_statistic!r}")
         check_positive_int(self.batchsize, "batchsize")
         if x1.shape[0] < schedule[0]:
-            raise InputError(
-                f"only {x1.shape[0]} valid regions for K0 = {schedule[0]} clusters; use more "
-                "regions (a larger n_segments, -p n_segments=N on the command line; or unit='pixel', "
-                "--unit pixel) or a smaller schedule")
+            raise InputError(f"only {x1.shape[0]} samples for K0 = {schedule[0]} clusters")
         if x1.shape[0] < self.batchsize:
-            raise InputError(f"only {x1.shape[0]} samples for a batch of {self.batchsize}; lower batchsize")
+            raise InputError(f"only {x1.shape[0]} samples for a batch of {self.batchsize}")
         return x1, x2, schedule
 
     # -- Algorithm 2 -----------------------------------------------------------
     def fit(self, x1, x2):
-        """Run Algorithm 2 on the sample pairs ``x1``, ``x2`` (n, d)."""
+        """Run Algorithm 2 on the sample pairs ``x1``, ``x2`` (n, d); returns self."""
         x1, x2, schedule = self._validate(x1, x2)
         rng = check_random_state(self.random_state)
-        n, d = x1.shape
         self.losses_, self.timings_, self.thresholds_, self.labels_per_step_ = {}, {}, {}, {}
 
         tic = time.perf_counter()
-        s_prev, _ = kmeans(np.hstack([x1, x2]), schedule[0], rng, what="regions")   # s^0
+        s_prev, _ = kmeans(np.hstack([x1, x2]), schedule[0], rng, what="samples")   # s^0
         self.labels_per_step_[schedule[0]] = s_prev + 1     # all changed at K0
-        n_prev_classes = schedule[0]
         self.timings_["overclustering"] = time.perf_counter() - tic
 
         tic = time.perf_counter()
-        net = self._pretrain(x1, x2, s_prev, n_prev_classes, rng)
+        net = self._pretrain(x1, x2, s_prev, schedule[0], rng)
         self.timings_["pretrain"] = time.perf_counter() - tic
 
-        update_branch = self.variant == "drlnet2"
         self.timings_["finetune"] = self.timings_["clustering"] = 0.0
-        forward = _dr_forward(net, x1, x2)                   # (dr, h1, h2) of the current net
+        forward = forward_all(net, x1, x2)                   # (dr, h1, h2) of the current net
+        n_prev_classes = schedule[0]
         for k_t in schedule[1:]:                             # timesteps t = 1..T
-            tic = time.perf_counter()
-            dr, h1, h2 = forward
-            lam, _, tau = change_flags(h1, h2, self.threshold, self.threshold_statistic)
-            assign, centres, counts = init_centroids(dr, lam, k_t, rng, self.count_init)
-            self.timings_["clustering"] += time.perf_counter() - tic
-            tic = time.perf_counter()
-            if net.head_size[-1] != n_prev_classes:
-                new_output_layer(net, n_prev_classes, rng)
-            target = one_hot(s_prev, n_prev_classes)
-            lam_f = lam.astype(np.float64)
-            run_epoch = _epoch_function(self.engine, net)
-            epoch_losses = []
-            for epoch in range(self.finetune_epochs):
-                start = time.perf_counter()
-                kk = rng.randperm(n)
-                L = run_epoch(net, x1, x2, target, lam_f, assign, centres, counts, kk,
-                              self.batchsize, self.alpha, update_branch)
-                epoch_losses.append(float(L.mean()))
-                _log_epoch(f"K={k_t} epoch", epoch, self.finetune_epochs, start, epoch_losses[-1])
-            self.losses_[f"finetune K={k_t}"] = epoch_losses
-            self.timings_["finetune"] += time.perf_counter() - tic
-            tic = time.perf_counter()
-            forward = _dr_forward(net, x1, x2)
-            s_prev, tau = self._relabel(forward, lam, tau, k_t, rng)
-            self.thresholds_[f"K={k_t}"] = tau
-            self.labels_per_step_[k_t] = s_prev
+            s_prev, forward = self._timestep(net, x1, x2, forward, s_prev, n_prev_classes, k_t, rng)
             n_prev_classes = k_t + 1
-            self.timings_["clustering"] += time.perf_counter() - tic
-            logger.info("K=%d: %d of %d regions changed (tau = %.4g), loss %.4g -> %.4g",
-                        k_t, int((s_prev > 0).sum()), n, tau,
-                        epoch_losses[0] if epoch_losses else float("nan"),
-                        epoch_losses[-1] if epoch_losses else float("nan"))
 
         _, h1, h2 = forward
         distance = np.sum((h1 - h2) ** 2, axis=1)
         span = distance.max() - distance.min()
-        self.change_intensity_ = (distance - distance.min()) / span if span > 0 else np.zeros(n)
+        self.change_intensity_ = (distance - distance.min()) / span if span > 0 else np.zeros(x1.shape[0])
         self.labels_ = s_prev
         self.network_ = net
         self.n_change_types_ = int(s_prev.max())
         return self
 
+    def _timestep(self, net, x1, x2, forward, s_prev, n_prev_classes, k_t, rng):
+        """Timestep t (K_t types): flags and centroids from the current net,
+        Algorithm 1 on the pseudo labels s^{t-1}, then s^t from the fine-tuned
+        net. Returns ``(s^t, forward pass of the fine-tuned net)``."""
+        tic = time.perf_counter()
+        dr, h1, h2 = forward
+        lam, _, tau = change_flags(h1, h2, self.threshold, self.threshold_statistic)
+        assign, centres, counts = init_centroids(dr, lam, k_t, rng, self.count_init)
+        state = ClusterState(lam.astype(np.float64), assign, centres, counts)
+        self.timings_["clustering"] += time.perf_counter() - tic
+
+        tic = time.perf_counter()
+        if net.head_size[-1] != n_prev_classes:
+            new_output_layer(net, n_prev_classes, rng)
+        target = one_hot(s_prev, n_prev_classes)
+        run_epoch = epoch_function(self.engine, net)
+        losses = []
+        for epoch in range(self.finetune_epochs):
+            start = time.perf_counter()
+            kk = rng.randperm(x1.shape[0])
+            L = run_epoch(net, x1, x2, target, kk, self.batchsize, state, self.alpha,
+                          self.variant == "drlnet2")
+            losses.append(float(L.mean()))
+            log_epoch(f"K={k_t} epoch", epoch, self.finetune_epochs, start, losses[-1])
+        self.losses_[f"finetune K={k_t}"] = losses
+        self.timings_["finetune"] += time.perf_counter() - tic
+
+        tic = time.perf_counter()
+        forward = forward_all(net, x1, x2)
+        s_t, tau = self._relabel(forward, lam, tau, k_t, rng)
+        self.thresholds_[f"K={k_t}"] = tau
+        self.labels_per_step_[k_t] = s_t
+        self.timings_["clustering"] += time.perf_counter() - tic
+        logger.info("K=%d: %d of %d regions changed (tau = %.4g), loss %.4g -> %.4g",
+                    k_t, int((s_t > 0).sum()), x1.shape[0], tau,
+                    losses[0] if losses else float("nan"), losses[-1] if losses else float("nan"))
+        return s_t, forward
+
     def _pretrain(self, x1, x2, s0, n_classes, rng):
-        """Spec §7.2: stacked sparse autoencoder on both dates' samples, then
-        supervised training of the whole net on s^0 (classification only)."""
-        d = x1.shape[1]
-        sae = pretrain_autoencoders(x1, x2, self.branch, self.sae_learning_rate, self.momentum,
-                                    self.non_sparsity_penalty, self.sparsity_target,
-                                    self.batchsize, self.sae_epochs, self.engine, rng)
-        net = drnet_setup(d, self.branch, self.head, n_classes, rng=rng,
+        """Stacked sparse autoencoder on both dates' samples, then supervised
+        training of the whole net on s^0 (classification only)."""
+        sae = pretrain_autoencoders(x1, x2, AutoencoderSettings.of(self), self.engine, rng)
+        net = drnet_setup(x1.shape[1], self.branch, self.head, n_classes, rng=rng,
                           branch_weights=[ae.W[0] for ae in sae.ae])
         net.momentum = self.momentum
         net.non_sparsity_penalty = self.non_sparsity_penalty
         net.sparsity_target = self.sparsity_target
         net.learning_rate = self.pretrain_learning_rate or self.learning_rate
-        target = one_hot(s0, n_classes)
-        zeros = np.zeros(x1.shape[0])
-        losses = []
-        assign = np.zeros(x1.shape[0], dtype=np.int64)
-        centres = np.zeros((1, self.head[-1]))
-        counts = np.zeros(1)
-        run_epoch = _epoch_function(self.engine, net)
-        for epoch in range(self.pretrain_epochs):
-            start = time.perf_counter()
-            kk = rng.randperm(x1.shape[0])
-            L = run_epoch(net, x1, x2, target, zeros, assign, centres, counts, kk,
-                          self.batchsize, 0.0, True)
-            losses.append(float(L.mean()))
-            _log_epoch("pre-training epoch", epoch, self.pretrain_epochs, start, losses[-1])
-        self.losses_["pretrain"] = losses
+        self.losses_["pretrain"] = pretrain_classifier(
+            net, x1, x2, one_hot(s0, n_classes), self.pretrain_epochs, self.batchsize, self.engine, rng)
         net.learning_rate = self.learning_rate
         return net
 
     def _relabel(self, forward, lam, tau, k_t, rng):
-        """Spec §7.3: s^t from the fine-tuned net's ``forward = (dr, h1, h2)``:
-        unchanged -> 0, changed -> K-means of their DRs into K_t types."""
+        """s^t from the fine-tuned net's ``forward = (dr, h1, h2)``: unchanged
+        -> 0, changed -> K-means of their DRs into K_t types."""
         dr, h1, h2 = forward
         if self.recompute_flags:
             lam, _, tau = change_flags(h1, h2, self.threshold, self.threshold_statistic)

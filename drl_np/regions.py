@@ -1,4 +1,4 @@
-"""Regions and samples from a bi-temporal pair (spec ``drlnet.md`` §1).
+"""Regions and samples from a bi-temporal pair (``docs/method.md`` §1).
 
 Two co-registered dates are scaled jointly to [0, 1]; SLIC segments each
 date; the overlay of the two segmentations, split into connected parts, gives
@@ -12,7 +12,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.segmentation import slic
 
-from ._validation import InputError, check_pair, check_positive_int
+from ._validation import InputError, check_mask, check_nodata, check_pair, check_positive_int, valid_pixels
 from ._regions_geometry import _centres, _overlay, _pixel_labels, _windows
 
 __all__ = ["Regions", "scale_pair", "build_regions"]
@@ -54,7 +54,7 @@ def scale_pair(t1, t2, mask=None, nodata=None, scaling="joint"):
     nodata : float, optional
         A pixel equal to ``nodata`` in any band of either date is invalid.
     scaling : {"joint", "per-date"}, default "joint"
-        "joint" (spec §1): the min-max scaling alone, which keeps the two
+        "joint" (``docs/method.md`` §1): the min-max scaling alone, which keeps the two
         dates' values comparable and so assumes radiometrically corrected
         images. "per-date": first standardise each band of each date to zero
         mean and unit variance over the valid pixels (a relative radiometric
@@ -92,12 +92,12 @@ def scale_pair(t1, t2, mask=None, nodata=None, scaling="joint"):
     (array([[0., 0.]]), array([[1., 0.]]), array([[ True, False]]))
     """
     t1, t2 = check_pair(t1, t2)
-    mask = _check_mask(mask, t1.shape[:2])
-    nodata = _check_nodata(nodata)
+    mask = check_mask(mask, t1.shape[:2])
+    nodata = check_nodata(nodata)
     if scaling not in SCALINGS:
         raise InputError(f"scaling must be one of {SCALINGS}, got {scaling!r}; use "
                          "'per-date' when the dates are not radiometrically corrected")
-    valid = _valid_pixels(t1, t2, mask, nodata)
+    valid = valid_pixels(t1, t2, mask, nodata)
     if not valid.any():
         raise InputError(
             "no valid pixel: every pixel is non-finite, equal to nodata or "
@@ -114,16 +114,6 @@ def _standardise(t, valid):
     mean, std = v.mean(axis=0), v.std(axis=0)
     inv = np.divide(1.0, std, out=np.zeros_like(std), where=std > 0)
     return (t - mean) * inv                            # (M, N, B)
-
-
-def _valid_pixels(t1, t2, mask, nodata):
-    """Validity (M, N): finite everywhere, not nodata, in mask."""
-    valid = np.isfinite(t1).all(axis=2) & np.isfinite(t2).all(axis=2)
-    if nodata is not None:
-        valid &= ~((t1 == nodata).any(axis=2) | (t2 == nodata).any(axis=2))
-    if mask is not None:
-        valid &= mask
-    return valid
 
 
 def _scale_pair(t1, t2, valid):
@@ -381,28 +371,3 @@ def _paint_dtype(dtype, fill):
     if dtype.kind in "fc" and isinstance(fill, numbers.Real):
         return dtype                                   # keep float32 float32
     return np.promote_types(dtype, np.asarray(fill).dtype)
-
-
-def _check_mask(mask, shape):
-    if mask is None:
-        return None
-    arr = np.asarray(mask)
-    if arr.shape != tuple(shape):
-        raise InputError(
-            f"mask has shape {arr.shape}; expected {tuple(shape)}, the "
-            "images' (M, N), with True where a pixel may be used")
-    if arr.dtype != bool:
-        if not np.issubdtype(arr.dtype, np.number) or not np.isin(arr, (0, 1)).all():
-            raise InputError(
-                f"mask has dtype {arr.dtype} with values other than 0/1; "
-                "pass a boolean array (True = usable pixel)")
-        arr = arr.astype(bool)
-    return arr
-
-
-def _check_nodata(nodata):
-    if nodata is None:
-        return None
-    if isinstance(nodata, bool) or not isinstance(nodata, numbers.Real):
-        raise InputError(f"nodata must be a number or None, got {nodata!r}")
-    return float(nodata)

@@ -2,8 +2,9 @@
 over how much area, and how the run was made.
 
 :func:`change_types` measures each change type of a map (pixel count, area,
-mean change vector); :func:`build_report` assembles the whole JSON-ready
-report; :func:`areas_csv` renders the change-type rows as CSV text.
+mean change vector); :func:`score` computes the ``metrics`` section against
+ground truth; :func:`build_report` assembles the whole JSON-ready report;
+:func:`areas_csv` renders the change-type rows as CSV text.
 """
 import csv
 import io as _io
@@ -13,7 +14,7 @@ import sys
 
 import numpy as np
 
-__all__ = ["change_types", "build_report", "areas_csv", "package_versions",
+__all__ = ["change_types", "score", "build_report", "areas_csv", "package_versions",
            "peak_memory_mib", "to_jsonable", "AREA_COLUMNS", "MEAN_CHANGE_PREFIX"]
 
 _PACKAGES = (("drl_np", "drl_np"), ("numpy", "numpy"), ("scipy", "scipy"),
@@ -117,6 +118,40 @@ def change_types(cda_map, t1, t2, pixel_area_m2=None, band_labels=None):
     return rows
 
 
+def score(gt, cda_map, ignore=255):
+    """The ``metrics`` section of ``report.json``.
+
+    Parameters
+    ----------
+    gt : ndarray of int, shape (M, N)
+        Ground truth: 0 unchanged, 1..C change classes, ``ignore`` unlabelled.
+    cda_map : ndarray of int, shape (M, N)
+        0 unchanged, 1..K change types, negative masked.
+    ignore : int, default 255
+
+    Returns
+    -------
+    dict
+        ``binary`` (:func:`drl_np.metrics.binary_change_accuracy`) always;
+        when ``gt`` has more than one change class also ``multiclass``
+        (:func:`drl_np.metrics.change_analysis_accuracy`: ACC, kappa,
+        matching) and ``type_accuracy``
+        (:func:`drl_np.metrics.change_type_accuracy`: per-type producer's and
+        user's accuracy, the class-by-type confusion matrix, table rows).
+    """
+    from . import metrics
+
+    gt = np.asarray(gt)
+    out = {"binary": metrics.binary_change_accuracy(gt, cda_map, ignore=ignore).as_dict()}
+    classes = np.unique(gt[(gt > 0) & (gt != ignore)])
+    if classes.size > 1:
+        out["multiclass"] = metrics.change_analysis_accuracy(
+            gt, cda_map, ignore=ignore).as_dict()
+        out["type_accuracy"] = metrics.change_type_accuracy(
+            gt, cda_map, ignore=ignore).to_dict()
+    return out
+
+
 AREA_COLUMNS = ("type", "pixels", "fraction", "area_m2", "area_ha")
 
 
@@ -161,7 +196,7 @@ def build_report(result, *, t1, t2, inputs, pixel_area=(None, "unknown"),
         Pixel area and its unit (from :func:`drl_np.io.pixel_area` or
         ``--pixel-size``).
     metrics : dict, optional
-        ``{"binary": {...}, "multiclass": {...}}`` when ground truth is given.
+        :func:`score` of the map when ground truth is given.
     timings : dict, optional
         Extra stage timings (reading, writing) merged with ``result.timings``.
     outputs : list of str, optional

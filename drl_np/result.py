@@ -14,7 +14,7 @@ class AnalysisResult:
     Attributes
     ----------
     method : str
-        ``drlnet2``, ``drlnet1``, ``sae-km``, ``raw-km``, ``cva``,
+        ``drlnet2``, ``drlnet1``, ``sae-km``, ``raw-km``, ``cva``, ``c2va``,
         ``pca-kmeans``, ``mad``, ``irmad`` or ``isfa``.
     cda_map : ndarray of int, shape (M, N)
         Change-analysis map: 0 unchanged, 1..K change types, -1 masked.

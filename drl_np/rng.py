@@ -22,6 +22,8 @@ import random
 import numpy as np
 from numba import njit
 
+from ._validation import InputError
+
 __all__ = ["OctaveRandom", "check_random_state"]
 
 _MT_STATE_WORDS = 624
@@ -125,16 +127,28 @@ def check_random_state(random_state):
 
     Parameters
     ----------
-    random_state : None, int or OctaveRandom
-        ``None`` means seed 0 (analyses are reproducible by default); an int
-        seeds a new stream; a stream is returned as is, so callers share it.
+    random_state : None, int, numpy RandomState or Generator, or OctaveRandom
+        ``None`` seeds a new stream from fresh operating-system entropy (as
+        scikit-learn does: not reproducible); an int in [0, 2**32) seeds a new
+        stream; a NumPy generator gives the seed of a new stream from one draw;
+        an :class:`OctaveRandom` is returned as is, so callers share it.
+
+    Raises
+    ------
+    InputError
+        For anything else, e.g. a negative seed.
     """
-    if random_state is None:
-        return OctaveRandom(0)
     if isinstance(random_state, OctaveRandom):
         return random_state
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+    if random_state is None:
+        return OctaveRandom(int(np.random.SeedSequence().generate_state(1)[0]))
+    if isinstance(random_state, np.random.RandomState):
+        return OctaveRandom(int(random_state.randint(0, 2**32, dtype=np.uint64)))
+    if isinstance(random_state, np.random.Generator):
+        return OctaveRandom(int(random_state.integers(0, 2**32, dtype=np.uint64)))
+    if (isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)
+            and 0 <= random_state < 2**32):
         return OctaveRandom(int(random_state))
-    raise ValueError(
-        f"random_state must be None, a non-negative int or an OctaveRandom, "
-        f"got {random_state!r}")
+    raise InputError(
+        "random_state must be None, an integer seed in [0, 2**32), a NumPy RandomState or "
+        f"Generator, or an OctaveRandom, got {random_state!r}; e.g. random_state=0")

@@ -8,14 +8,13 @@ import sys
 
 import numpy as np
 import pytest
+import rasterio
 import tifffile
 
 import drl_np
 from drl_np import metrics
 from drl_np.cli import main
 from drl_np.datasets import save_pair, synthetic_pair
-
-rasterio = pytest.importorskip("rasterio")
 
 NODATA = -9999.0
 # UTM zone 50N (EPSG:32650), 8 m pixels, upper-left corner at (500000, 3800000)
@@ -66,7 +65,7 @@ def test_help_subprocess_and_examples(capsys):
     proc = subprocess.run([sys.executable, "-m", "drl_np.cli", "--help"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "drl-np run" in proc.stdout and not proc.stderr
-    for cmd in ("run", "demo", "evaluate"):
+    for cmd in ("run", "demo", "evaluate", "plant"):
         code, out, _ = run([cmd, "--help"], capsys)
         assert code == 0 and "examples:" in out and f"drl-np {cmd}" in out
 
@@ -114,6 +113,11 @@ def test_run_geotiff_end_to_end(tmp_path, files, scene, capsys):
         np.testing.assert_allclose(list(row["mean_change"].values()), d[sel].mean(0))
     assert set(rep["metrics"]["binary"]) >= {"oa", "kappa", "f1", "precision", "recall"}
     assert set(rep["metrics"]["multiclass"]) >= {"acc", "kappa", "matching"}
+    types = rep["metrics"]["type_accuracy"]
+    assert types["acc"] == rep["metrics"]["multiclass"]["acc"]
+    assert types["matching"] == rep["metrics"]["multiclass"]["matching"]
+    assert [r["type"] for r in types["rows"] if r["type"] is not None] == list(range(k + 1))
+    assert "producer's" in stdout
     pred = np.where(cda == 255, -1, cda)
     assert rep["metrics"]["binary"]["oa"] == pytest.approx(
         metrics.binary_change_accuracy(gt, pred).oa)
@@ -191,8 +195,35 @@ def test_evaluate_binary_only(tmp_path, capsys):
     code, out, err = run(["evaluate", tmp_path / "m.npy", tmp_path / "gt.npy", "--json"], capsys)
     assert code == 0, err
     ev = json.loads(out)
-    assert "multiclass" not in ev                         # gt has one change class
+    assert "multiclass" not in ev and "type_accuracy" not in ev   # one change class
+    code, out, _ = run(["evaluate", tmp_path / "m.npy", tmp_path / "gt.npy"], capsys)
+    assert "producer's" not in out and "binary vs ground truth" in out
     assert ev["binary"]["oa"] == pytest.approx(2 / 3) and ev["binary"]["recall"] == 0.5
+
+
+def test_evaluate_prints_the_type_table(tmp_path, capsys):
+    # hand-worked: types 1 -> class 2, 2 -> class 1, type 3 has no class
+    # class 0: pixels 0-2 -> types 0, 0, 1 ; class 1: 1, 2, 2 ; class 2: 1, 1, 1
+    gt = np.array([[0, 0, 0, 1, 2, 2, 2, 1, 1, 255]], np.uint8)
+    pred = np.array([[0, 0, 1, 1, 1, 1, 1, 2, 2, 3]], np.uint8)
+    np.save(tmp_path / "gt.npy", gt)
+    np.save(tmp_path / "m.npy", pred)
+    code, out, err = run(["evaluate", tmp_path / "m.npy", tmp_path / "gt.npy"], capsys)
+    assert code == 0, err
+    lines = out.splitlines()
+    head = next(i for i, line in enumerate(lines) if "producer's" in line)
+    assert lines[head].split() == ["type", "class", "pixels", "producer's", "user's"]
+    table = [line.split() for line in lines[head + 1:head + 5]]
+    assert table == [["0", "0", "2", "0.6667", "1.0000"],    # 2/3 of class 0 kept, 2/2
+                     ["1", "2", "5", "1.0000", "0.6000"],    # class 2: 3/3 ; type 1: 3/5
+                     ["2", "1", "2", "0.6667", "1.0000"],    # class 1: 2/3 ; type 2: 2/2
+                     ["3", "-", "0", "-", "-"]]              # only on the ignored pixel
+    assert "ACC 0.7778" in out
+    code, out, _ = run(["evaluate", tmp_path / "m.npy", tmp_path / "gt.npy", "--json"], capsys)
+    ev = json.loads(out)
+    assert ev["type_accuracy"]["confusion"] == [[2, 0, 1, 0], [0, 2, 1, 0], [0, 0, 3, 0]]
+    assert ev["type_accuracy"]["types"] == [0, 2, 1, 3]
+    assert ev["type_accuracy"]["users"]["1"] == pytest.approx(0.6)
 
 
 # -- bad input: exit 2, one line naming the problem, nothing written ------------
@@ -331,7 +362,8 @@ def test_demo_raw_km(tmp_path, capsys):
     assert list(rep["change_types"][0]["mean_change"]) == ["red", "green", "blue", "nir"]
 
 
-@pytest.mark.parametrize("method,rule", [("raw-km", "otsu"), ("raw-km", "kmeans"), ("cva", "ggki")])
+@pytest.mark.parametrize("method,rule", [("raw-km", "otsu"), ("raw-km", "kmeans"), ("cva", "ggki"),
+                                         ("c2va", "otsu")])
 def test_threshold_option_reaches_the_method(tmp_path, files, capsys, method, rule):
     out = tmp_path / "out"
     code, _, err = run(["run", files["t1"], files["t2"], "--out", out, "--method", method,
@@ -584,3 +616,87 @@ def test_repeated_warnings_print_once(capsys):
         log.removeHandler(handler)
     err = capsys.readouterr().err
     assert err.count("only 0 changed regions") == 1 and "another" in err
+
+
+# -- plant: a test pair from one image ------------------------------------------
+
+@pytest.fixture
+def one_image(tmp_path):
+    from test_datasets import _blocks
+
+    img = _blocks(np.uint16)                              # (96, 96, 4) textured blocks
+    path = tmp_path / "scene.tif"
+    write_geotiff(path, img)
+    return img, str(path)
+
+
+def test_plant_npz_round_trip(tmp_path, one_image, capsys):
+    from drl_np.datasets import load_pair, plant_transitions
+
+    img, path = one_image
+    out = tmp_path / "sub" / "pair.npz"
+    code, stdout, err = run(["plant", path, "--out", out, "--n-types", 3, "--seed", 2, "-q"],
+                            capsys)
+    assert code == 0, err
+    assert sorted(os.listdir(out.parent)) == ["pair.json", "pair.npz"]
+    pair = load_pair(out)
+    np.testing.assert_array_equal(pair.t1, img)
+    assert pair.t2.dtype == np.uint16
+    _, t2, gt, info = plant_transitions(img, n_types=3, seed=2)  # the API gives the same
+    assert pair.t2.tobytes() == t2.tobytes() and pair.gt.tobytes() == gt.tobytes()
+    rep = json.loads((tmp_path / "sub" / "pair.json").read_text())
+    assert [r["pixels"] for r in rep["types"]] == list(info.pixels)
+    assert [(r["source_class"], r["target_class"]) for r in rep["types"]] == \
+        list(info.transitions)
+    for k, (s, t) in enumerate(info.transitions, start=1):
+        assert f"type {k}: class {s} -> class {t}, {info.pixels[k - 1]} px" in stdout
+
+
+def test_plant_geotiff_directory_keeps_georeferencing(tmp_path, one_image, capsys):
+    img, path = one_image
+    out = tmp_path / "planted"
+    code, _, err = run(["plant", path, "--out", out, "--bands", "4,1", "-q"], capsys)
+    assert code == 0, err
+    assert sorted(os.listdir(out)) == ["gt.tif", "planted.json", "t1.tif", "t2.tif"]
+    with rasterio.open(out / "t1.tif") as ds:
+        assert ds.count == 2 and ds.dtypes == ("uint16", "uint16")
+        assert ds.crs.to_epsg() == 32650
+        assert ds.transform.almost_equals(rasterio.Affine(8, 0, 500000, 0, -8, 3800000))
+        np.testing.assert_array_equal(np.moveaxis(ds.read(), 0, -1), img[..., [3, 0]])
+    with rasterio.open(out / "gt.tif") as ds:
+        gt = ds.read(1)
+        assert ds.crs.to_epsg() == 32650 and ds.dtypes[0] == "uint8"
+    rep = json.loads((out / "planted.json").read_text())
+    assert [r["pixels"] for r in rep["types"]] == \
+        [int((gt == k).sum()) for k in range(1, 5)]
+
+
+@pytest.mark.parametrize("case", ["too small", "output is the input", "nodata pixels",
+                                  "too many types", "missing image"])
+def test_plant_bad_input(tmp_path, one_image, capsys, case):
+    img, path = one_image
+    out, argv = tmp_path / "out.npz", None
+    if case == "too small":
+        write_geotiff(tmp_path / "small.tif", img[:20])
+        argv, expected = ["plant", tmp_path / "small.tif", "--out", out], "at least 32x32"
+    elif case == "output is the input":
+        argv, expected = ["plant", path, "--out", tmp_path], "also an input"
+        write_geotiff(tmp_path / "t1.tif", img)
+        argv[1] = tmp_path / "t1.tif"
+    elif case == "nodata pixels":
+        bad = img.copy()
+        bad[0, 0] = 9999
+        write_geotiff(tmp_path / "nd.tif", bad, nodata=9999)
+        argv, expected = ["plant", tmp_path / "nd.tif", "--out", out], "nodata"
+    elif case == "too many types":
+        argv, expected = ["plant", path, "--out", out, "--n-types", 40], "n_types"
+    else:
+        argv, expected = ["plant", tmp_path / "nope.tif", "--out", out], "does not exist"
+    before = {p: os.path.getmtime(p) for p in map(str, tmp_path.rglob("*"))}
+    code, stdout, err = run(argv + ["-q"], capsys)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("drl-np: error: "), err
+    assert expected in lines[0] and stdout == ""
+    after = {p: os.path.getmtime(p) for p in map(str, tmp_path.rglob("*"))}
+    assert after == before

@@ -32,9 +32,15 @@ def test_region_methods_match_the_estimator_signatures(method, cls):
         assert parse_value(name, text, SPECS[name]) == default, name
 
 
-@pytest.mark.parametrize("method", ["cva", "pca-kmeans", "mad", "irmad", "isfa"])
+@pytest.mark.parametrize("method", sorted(_OPTIONS))
 def test_peer_methods_match_detect_changes_options(method):
     assert set(METHOD_PARAMS[method]) == _OPTIONS[method]
+
+
+def test_every_method_has_its_keys():
+    from drl_np.methods import METHODS
+
+    assert set(METHOD_PARAMS) == set(METHODS)
 
 
 def test_values_parsed_and_checked():

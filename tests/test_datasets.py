@@ -4,10 +4,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from drl_np._validation import InputError
 from drl_np.datasets import (LAND_COVERS, TRANSITIONS, available_datasets, band_names,
-                             load_pair, save_pair, synthetic_pair)
+                             load_pair, plant_transitions, save_pair, synthetic_pair)
 from drl_np.metrics import change_analysis_accuracy
 
 RED, GREEN, BLUE, NIR = 0, 1, 2, 3
@@ -114,6 +115,154 @@ def test_synthetic_pair_rejects_bad_arguments(kwargs, match):
     assert "\n" not in str(err.value)
 
 
+# -- plant_transitions -------------------------------------------------------------
+#: Mean spectra of the six blocks of the test scene (4 bands, in [0, 1]).
+_BLOCK_SPECTRA = np.array([[0.10, 0.20, 0.10, 0.60], [0.30, 0.30, 0.35, 0.40],
+                           [0.05, 0.05, 0.04, 0.02], [0.60, 0.60, 0.62, 0.65],
+                           [0.20, 0.35, 0.15, 0.80], [0.45, 0.30, 0.20, 0.30]])
+
+
+def _blocks(dtype=np.float32, shape=(96, 96), bands=4, seed=0):
+    """A scene of six textured blocks (3 x 2 grid), values in the dtype's units:
+    [0, 1] for floats, x 250 for uint8, x 10000 for other integers."""
+    rng = np.random.default_rng(seed)
+    rows, cols = shape
+    block = (np.arange(rows)[:, None] * 3 // rows) * 2 + np.arange(cols)[None, :] * 2 // cols
+    x = _BLOCK_SPECTRA[block][..., :bands]  # (M, N, B)
+    x = x * (1 + 0.08 * rng.standard_normal((rows, cols, 1))) \
+        + 0.01 * rng.standard_normal(x.shape)  # texture and per-band noise
+    x = np.clip(x, 0.0, 1.0)
+    if np.issubdtype(dtype, np.integer):
+        return np.rint(x * (250 if dtype == np.uint8 else 10000)).astype(dtype)
+    return x.astype(dtype)
+
+
+def _ramp_model(info, shape):
+    """The illumination field recomputed from scratch: 1 + gradient * u with u
+    linear, so it is a plane; returns the plane's least-squares residual."""
+    r, c = np.mgrid[0:shape[0], 0:shape[1]]
+    design = np.stack([np.ones(r.size), r.ravel(), c.ravel()], 1)  # (M*N, 3)
+    coef, *_ = np.linalg.lstsq(design, info.illumination.ravel(), rcond=None)
+    return np.abs(design @ coef - info.illumination.ravel()).max()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_plant_counts_equal_info_and_parcels_are_source_land(seed):
+    img = _blocks()
+    t1, t2, gt, info = plant_transitions(img, n_types=3, seed=seed)
+    assert len(info.transitions) == len(info.pixels) == len(info.parcels) == 3
+    assert gt.dtype == np.uint8 and set(np.unique(gt)) == {0, 1, 2, 3}
+    for k, ((source, target), n) in enumerate(zip(info.transitions, info.pixels), start=1):
+        assert n == (gt == k).sum() > 0
+        assert source != target
+        assert (info.cover[gt == k] == source).all()       # whole parcels of the source
+        assert 0.005 < n / gt.size < 0.08                   # 1-3 % within a superpixel
+    assert len(set(info.transitions)) == 3
+    np.testing.assert_array_equal(t1, img)                  # t1 is the image itself
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+def test_plant_pasted_pixels_are_real_target_class_pixels(dtype):
+    img = _blocks(dtype)
+    # identity radiometry: t2 is the image with the parcels replaced
+    t1, t2, gt, info = plant_transitions(img, n_types=4, seed=3, gain=1.0, offset=0.0,
+                                         gradient=0.0, noise=0.0)
+    np.testing.assert_array_equal(t2[gt == 0], img[gt == 0])
+    for k, (_, target) in enumerate(info.transitions, start=1):
+        pool = {tuple(v) for v in img[info.cover == target]}  # pixels of the target class
+        pasted = t2[gt == k]
+        assert all(tuple(v) in pool for v in pasted), k
+        assert (pasted != img[gt == k]).any(axis=1).mean() > 0.9   # they did change
+        assert (info.cover.ravel()[info.donor[gt == k]] == target).all()
+    np.testing.assert_array_equal(t2, img.reshape(-1, img.shape[2])[info.donor.ravel()]
+                                  .reshape(img.shape))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+def test_plant_second_date_is_gain_offset_and_illumination(dtype):
+    img = _blocks(dtype)
+    t1, t2, gt, info = plant_transitions(img, n_types=2, seed=4, gain=(0.75, 1.25),
+                                         offset=0.05, gradient=0.1, noise=0.0)
+    assert t2.dtype == t1.dtype == img.dtype and t2.shape == img.shape
+    assert ((0.75 <= info.gain) & (info.gain <= 1.25)).all() and np.ptp(info.gain) > 0
+    lo, hi = np.percentile(img.reshape(-1, 4).astype(float), [2, 98], axis=0)
+    assert (np.abs(info.offset) <= 0.05 * (hi - lo) + 1e-9).all()
+    # the illumination is a plane going from 1 - 0.1 to 1 + 0.1 across the scene
+    assert _ramp_model(info, gt.shape) < 1e-9
+    assert info.illumination.min() == pytest.approx(0.9)
+    assert info.illumination.max() == pytest.approx(1.1)
+    # every pixel, unchanged or pasted, is L * (gain * x + offset) of its donor
+    x = img.reshape(-1, 4).astype(np.float64)[info.donor.ravel()].reshape(img.shape)
+    expected = info.illumination[..., None] * (info.gain * x + info.offset)
+    if np.issubdtype(dtype, np.integer):
+        expected = np.clip(np.rint(expected), 0, np.iinfo(dtype).max)
+        np.testing.assert_array_equal(t2, expected.astype(dtype))
+    else:
+        np.testing.assert_allclose(t2, expected, rtol=1e-6, atol=1e-7)
+    unchanged = gt == 0
+    np.testing.assert_array_equal(info.donor.ravel()[unchanged.ravel()],
+                                  np.flatnonzero(unchanged))
+
+
+def test_plant_noise_has_the_requested_spread():
+    img = _blocks(np.float32)
+    _, t2, gt, info = plant_transitions(img, n_types=1, seed=0, noise=0.02)
+    _, clean, _, _ = plant_transitions(img, n_types=1, seed=0, noise=0.0)
+    lo, hi = np.percentile(img.reshape(-1, 4).astype(float), [2, 98], axis=0)
+    residual = (t2.astype(float) - clean)[gt == 0]          # (n, B)
+    np.testing.assert_allclose(residual.std(axis=0), 0.02 * (hi - lo), rtol=0.1)
+    np.testing.assert_allclose(info.noise, 0.02 * (hi - lo))
+
+
+def test_plant_is_deterministic_for_a_seed():
+    img = _blocks(np.uint16)
+    a = plant_transitions(img, seed=7)
+    b = plant_transitions(img, seed=7)
+    c = plant_transitions(img, seed=8)
+    for x, y in zip(a[:3], b[:3]):
+        assert x.tobytes() == y.tobytes()
+    assert a[3].transitions == b[3].transitions
+    assert a[1].tobytes() != c[1].tobytes() and a[2].tobytes() != c[2].tobytes()
+
+
+def test_plant_keeps_2d_images_and_clips_integers():
+    img = _blocks(np.uint8)[..., 3]                          # (M, N), values up to 250
+    t1, t2, gt, info = plant_transitions(img, n_types=2, n_classes=4, seed=0,
+                                         gain=(1.2, 1.25), noise=0.0)
+    assert t1.shape == t2.shape == (96, 96, 1) and t2.dtype == np.uint8
+    assert t2.max() == 255                                   # bright land saturates
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(image=np.zeros((20, 96, 3))), "at least 32x32"),
+    (dict(image=np.zeros((4, 40, 40, 3))), "shape"),
+    (dict(image=np.zeros((40, 40), bool)), "dtype"),
+    (dict(image=np.full((40, 40), np.nan)), "NaN"),
+    (dict(image=np.zeros((40, 40, 2))), "too uniform"),
+    (dict(n_types=0), "n_types"), (dict(seed=-1), "seed"), (dict(seed=1.5), "seed"),
+    (dict(n_classes=2, n_types=3), "n_classes"),
+    (dict(gain=(1.2, 0.8)), "gain"), (dict(noise=-0.1), "noise"),
+    (dict(gradient=0.9), "gradient"), (dict(change_fraction=0.3), "change_fraction"),
+    (dict(n_types=3, change_fraction=0.2), "over half"),
+    # 17 % blocks cannot each give 2 x 20 % of the scene
+    (dict(n_types=2, change_fraction=0.2), "transitions fit"),
+    (dict(n_segments=2), "n_segments")])
+def test_plant_rejects_bad_input(kwargs, match):
+    kwargs = {"image": _blocks(), **kwargs}
+    with pytest.raises(InputError, match=match) as err:
+        plant_transitions(**kwargs)
+    assert "\n" not in str(err.value)
+
+
+def test_plant_needs_well_populated_classes():
+    img = np.zeros((96, 96, 3), np.float32)
+    img += np.random.default_rng(0).normal(0.5, 0.01, img.shape).astype(np.float32)
+    img[:8, :8] = 0.05                                       # under 1 % of the scene
+    img[-8:, -8:] = 0.95
+    with pytest.raises(InputError, match="hold 4% of the scene"):
+        plant_transitions(img, n_types=1, n_classes=3)
+
+
 # -- load_pair / save_pair ---------------------------------------------------------
 def _tiny():
     t1 = np.arange(2 * 3 * 2, dtype=np.uint16).reshape(2, 3, 2)
@@ -207,3 +356,34 @@ def test_load_shared_taizhou():
     assert len(pair.bands) == pair.t1.shape[2]
     np.testing.assert_array_equal(pair.mask, pair.gt != 255)
     assert pair.name == "taizhou"
+
+
+# -- the planting steps, on hand-worked cases --------------------------------------
+def test_find_donor_places_pieces_then_fills_from_the_nearest_target_pixel():
+    from drl_np._planting import find_donor
+
+    target = np.zeros((12, 12), bool)
+    target[1, 1] = target[9, 9] = target[1, 9] = True       # three lone target pixels
+    parcel = np.zeros((12, 12), bool)
+    parcel[5:7, 5:7] = True                                 # a 2 x 2 parcel
+    idx = ndimage.distance_transform_edt(~target, return_distances=False,
+                                         return_indices=True)
+    nearest = idx[0] * 12 + idx[1]
+    rows, cols, donor, n_fill = find_donor(parcel, target, nearest,
+                                           np.random.default_rng(0), rounds=3)
+    # each of the three placements covers one lone pixel (placements may reuse
+    # one); the fourth parcel pixel takes the nearest target pixel
+    assert n_fill == 1 and rows.size == 4
+    assert set(donor.tolist()) <= {1 * 12 + 1, 9 * 12 + 9, 1 * 12 + 9}
+    _, _, _, n_fill = find_donor(parcel, target, nearest, np.random.default_rng(0), rounds=1)
+    assert n_fill == 3                                      # one placement covers one pixel
+
+
+def test_illumination_field_is_the_documented_ramp():
+    from drl_np._planting import illumination_field
+
+    field = illumination_field((3, 5), 0.1, 0.0)            # along the rows
+    np.testing.assert_allclose(field[:, 0], [0.9, 1.0, 1.1])
+    np.testing.assert_allclose(field, field[:, :1] * np.ones((1, 5)))
+    field = illumination_field((3, 5), 0.2, np.pi / 2)      # along the columns
+    np.testing.assert_allclose(field[0], [0.8, 0.9, 1.0, 1.1, 1.2])

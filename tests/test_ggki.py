@@ -1,4 +1,4 @@
-"""Tests of drl_np.ggki against the test vectors of shared/specs/ggki.md §5,
+"""Tests of drl_np.ggki against the test vectors of docs/ggki.md §5,
 the edge cases of its §4 table, and a slow loop-based reference (below)."""
 import warnings
 
@@ -10,7 +10,8 @@ from scipy.stats import gennorm
 
 from drl_np import _ggki_core as core
 from drl_np._validation import InputError
-from drl_np.ggki import ggki_threshold, ki_threshold, threshold_values
+from drl_np.decision import threshold
+from drl_np.ggki import ggki_threshold, ki_threshold
 
 LN_2PI = np.log(2 * np.pi)
 TOL_J, TOL_T = 1e-6, 1e-9
@@ -45,7 +46,7 @@ def _ref_beta(stat, shape, bmin=0.1, bmax=20.0):
 
 
 def reference_criterion(counts, lo, hi, shape="kurtosis", form="exact", method="ggki"):
-    """J(t) for t = 0..L-2 by explicit loops (spec §2–§3), +inf where invalid."""
+    """J(t) for t = 0..L-2 by explicit loops (docs/ggki.md §2–§3), +inf where invalid."""
     counts = np.asarray(counts, dtype=float)
     L = len(counts)
     width = (hi - lo) / L
@@ -84,7 +85,7 @@ def reference_criterion(counts, lo, hi, shape="kurtosis", form="exact", method="
 
 
 # ====================================================================
-# Fixtures: T0 and the seeded data sets (a), (b), (c) of spec §5
+# Fixtures: T0 and the seeded data sets (a), (b), (c) of docs/ggki.md §5
 # ====================================================================
 
 T0_COUNTS = np.array([0, 3, 7, 12, 7, 3, 1, 0, 0, 2, 5, 8, 5, 2, 0, 1])
@@ -146,18 +147,18 @@ _CACHE = {}
 
 
 def _seeded(name):
-    """The data set and its labels; skip (spec §5.7) if the RNG stream moved."""
+    """The data set and its labels; skip (docs/ggki.md §5.7) if the RNG stream moved."""
     if name not in _CACHE:
         _CACHE[name] = _make(name)
     x, n_unchanged = _CACHE[name]
     total, first3, lo, hi = DATA_CHECKS[name]
     if not (np.isclose(x.sum(), total, rtol=1e-12) and np.allclose(x[:3], first3, rtol=1e-10)
             and np.isclose(x.min(), lo, rtol=1e-10) and np.isclose(x.max(), hi, rtol=1e-10)):
-        pytest.skip(f"numpy's Generator stream differs from the spec's for data set {name}")
+        pytest.skip(f"numpy's Generator stream differs from the one of docs/ggki.md for data set {name}")
     return x, n_unchanged
 
 
-# variant -> (t*, T, J_min, beta1, beta2, errors); spec §5.2–§5.4
+# variant -> (t*, T, J_min, beta1, beta2, errors); docs/ggki.md §5.2–§5.4
 VECTORS = {
     "a": {("kurtosis", "exact"): (124, 6.132330213, 1.413007686, 2.051808, 2.396242, 405),
           ("kurtosis", "approx"): (124, 6.132330213, 1.412968675, 2.051808, 2.396242, 405),
@@ -222,7 +223,7 @@ def test_t0_class_parameters_at_optimum():
                                  1.4243187847, -0.9954292709))]:
         np.testing.assert_allclose([cls.prior, cls.mean, cls.std, cls.kurtosis, cls.beta],
                                    [P, m, s, kurt, beta], rtol=0, atol=1e-9)
-        # -ln a = ln σ + c(β) (spec §1)
+        # -ln a = ln σ + c(β) (docs/ggki.md §1)
         assert abs(-(np.log(cls.std) + core.c_of_beta(cls.beta)) - ln_a) <= 1e-9
         # α is scipy gennorm's scale: its std must be σ
         assert abs(gennorm(cls.beta, scale=cls.alpha).std() - cls.std) <= 1e-9
@@ -256,7 +257,7 @@ def test_t0_clamp_checks():
 
 
 def test_shape_function_check_values():
-    """K, R and c at the spec's check points (§1), and the solver inverts them."""
+    """K, R and c at the check points of docs/ggki.md (§1), and the solver inverts them."""
     betas = np.array([0.1, 0.2, 0.5, 1, 2, 5, 10, 20])
     K = [2.82352e6, 1959.3, 25.2, 6, 3, 2.0701, 1.88416, 1.82444]
     np.testing.assert_allclose(np.exp(core.ln_kurtosis(betas)), K, rtol=5e-5)
@@ -361,7 +362,8 @@ def test_dataset_c_on_magnitudes():
 def test_bin_count_sensitivity(name, method, expected):
     """§5.6: T* for L = 64 .. 1024 (also exercises the chunked data term)."""
     x, _ = _seeded(name)
-    got = [threshold_values(x, method, bins=L) for L in (64, 128, 256, 512, 1024)]
+    fn = ggki_threshold if method == "ggki" else ki_threshold
+    got = [fn(x, bins=L).threshold for L in (64, 128, 256, 512, 1024)]
     np.testing.assert_allclose(got, expected, rtol=0, atol=5e-5 + 1e-12)
 
 
@@ -396,7 +398,7 @@ def test_beta_two_reduction_on_dataset_a():
     J_ki = ki_threshold(x).criterion - 2 * np.log((x.max() - x.min()) / 256)
     f = np.isfinite(J_ki)
     np.testing.assert_allclose(J_gg[f], (J_ki[f] + LN_2PI) / 2, rtol=0, atol=1e-12)
-    # the ½ + ½ ln 2π offset of spec §3.3 in data units
+    # the ½ + ½ ln 2π offset of docs/ggki.md §3.3 in data units
     assert abs(ki_threshold(x).criterion_min - (2 * 1.41331556 - LN_2PI)) <= 1e-7
 
 
@@ -456,8 +458,8 @@ def test_empty_or_fewer_than_four_finite_values(values):
         res = fn(values)
         _assert_no_threshold(res, values.shape)
         assert res.criterion.shape == (255,)
-        assert np.isnan(threshold_values(values, "ggki"))
-        assert np.isnan(threshold_values(values, "otsu"))
+        assert np.isnan(threshold(values, "ggki"))
+        assert np.isnan(threshold(values, "otsu"))
 
 
 def test_constant_input_is_caught_before_histogram():
@@ -466,7 +468,7 @@ def test_constant_input_is_caught_before_histogram():
         res = fn(values)
         _assert_no_threshold(res, (5, 6))
         assert res.edges.size == 0          # no widened (c - 0.5, c + 0.5) histogram
-    assert np.isnan(threshold_values(values, "otsu"))
+    assert np.isnan(threshold(values, "otsu"))
 
 
 @pytest.mark.parametrize("values", [[0.0, 0.0, 1.0, 1.0, 1.0],               # two values
@@ -481,7 +483,7 @@ def test_fewer_than_four_nonempty_bins_gives_no_threshold(values):
 
 def test_single_bin_class_is_invalid_even_with_spurious_variance():
     """A class in one bin far from the centre: raw moments give var ≈ ±1e-12,
-    which must not create a -inf-like minimum (spec §4)."""
+    which must not create a -inf-like minimum (docs/ggki.md §4)."""
     counts = np.zeros(256)
     counts[[250]] = 1e6           # class 2 at t < 250 ... single bin at the top
     counts[[0, 1, 2, 3]] = [5, 9, 7, 2]
@@ -517,7 +519,7 @@ def test_every_candidate_considered_including_ends():
 
 
 def test_overflow_in_data_term_gives_inf_without_warnings(monkeypatch):
-    """(b|u - m|)^β overflowing float64 gives D = +inf, then J = +inf (spec §4)."""
+    """(b|u - m|)^β overflowing float64 gives D = +inf, then J = +inf (docs/ggki.md §4)."""
     import dataclasses
     counts = T0_COUNTS.astype(float)
     c1, _ = core.class_moments(counts)
@@ -616,18 +618,20 @@ def test_ki_class_parameters_are_gaussian():
 # dispatcher and input errors
 # ====================================================================
 
-def test_threshold_values_dispatch():
+def test_decision_threshold_keeps_each_rules_split():
+    """drl_np.decision.threshold turns GGKI/KI's ``>= T`` into ``> tau`` with
+    the same split, and passes the rules' options through."""
     from skimage.filters import threshold_otsu
     x, _ = _seeded("b")
-    assert threshold_values(x) == ggki_threshold(x).threshold
-    assert threshold_values(x, "ggki", shape="ratio") == ggki_threshold(x, shape="ratio").threshold
-    assert threshold_values(x, "ki", bins=128) == ki_threshold(x, bins=128).threshold
-    t_otsu = threshold_otsu(x)
-    T = threshold_values(x, "otsu")
-    assert T > t_otsu and np.nextafter(t_otsu, np.inf) == T
-    # an exact hit on skimage's threshold: its rule is `>`, ours `>=`
-    y = np.append(x, t_otsu)
-    np.testing.assert_array_equal(y >= threshold_values(y, "otsu"), y > threshold_otsu(y))
+    for rule, opts, res in (("ggki", {}, ggki_threshold(x)),
+                            ("ggki", {"shape": "ratio"}, ggki_threshold(x, shape="ratio")),
+                            ("ki", {"bins": 128}, ki_threshold(x, bins=128))):
+        tau = threshold(x, rule, **opts)
+        np.testing.assert_array_equal(x > tau, x >= res.threshold)
+        assert tau in x                                # a value of the data, no ulp shift
+    assert threshold(x, "otsu") == threshold_otsu(x)
+    y = np.append(x, threshold_otsu(x))                # an exact hit stays unchanged
+    np.testing.assert_array_equal(y > threshold(y, "otsu"), y > threshold_otsu(y))
 
 
 @pytest.mark.parametrize("call", [
@@ -644,8 +648,9 @@ def test_threshold_values_dispatch():
     lambda: ggki_threshold(np.arange(5.0), range=3.0),
     lambda: ggki_threshold(np.arange(5.0), upper_quantile=1.5),
     lambda: ggki_threshold(np.arange(5.0), range=(0, 4), upper_quantile=0.9),
-    lambda: threshold_values(np.arange(5.0), "kmeans"),
-    lambda: threshold_values(np.arange(5.0), "otsu", shape="ratio"),
+    lambda: threshold(np.arange(5.0), "kmeans", bins=3),
+    lambda: threshold(np.arange(5.0), "otsu", shape="ratio"),
+    lambda: threshold(np.arange(5.0), "mean"),
 ])
 def test_input_errors_are_one_line(call):
     with pytest.raises(InputError) as err:

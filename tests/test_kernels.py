@@ -1,5 +1,5 @@
 """The Numba kernel of Algorithm 1 against its NumPy twin
-(``recurrent.algorithm1_epoch``): same weights, momenta, running
+(``algorithm1.algorithm1_epoch``): same weights, momenta, running
 activations, losses, assignments, centroids and counts after several epochs,
 on a fixed seed, for every training option."""
 import numpy as np
@@ -7,10 +7,19 @@ import pytest
 
 from drl_np.drlnet import drnet_setup
 from drl_np.kernels import algorithm1_epoch_numba, supports
-from drl_np.recurrent import algorithm1_epoch
+from drl_np.algorithm1 import ClusterState
+from drl_np.algorithm1 import algorithm1_epoch as _numpy_epoch
 from drl_np.rng import OctaveRandom
 
 TOL = 1e-10
+
+
+def algorithm1_epoch(net, x1, x2, target, lam, assign, centres, counts, kk, batchsize, alpha,
+                     update_branch=True):
+    """The NumPy twin called with the kernel's arguments (the state's arrays
+    are shared, so its in-place updates reach the caller's)."""
+    state = ClusterState(lam, assign, centres, counts)
+    return _numpy_epoch(net, x1, x2, target, kk, batchsize, state, alpha, update_branch)
 SMALL = dict(d=12, branch=(8, 6), head=(6, 4), n_classes=5, n=53)
 DEFAULT = dict(d=36, branch=(100, 50), head=(50, 20), n_classes=25, n=503)
 

@@ -6,7 +6,8 @@ import pytest
 
 from drl_np._validation import InputError
 from drl_np.metrics import (binary_change_accuracy, change_analysis_accuracy,
-                            cohen_kappa, confusion_matrix, overall_accuracy)
+                            change_type_accuracy, cohen_kappa, confusion_matrix,
+                            overall_accuracy)
 
 
 # -- confusion matrix, OA, kappa -------------------------------------------------------
@@ -141,6 +142,85 @@ def test_change_analysis_as_dict_is_json():
     assert d["acc"] == 1.0 and d["matching"] == {"2": 1, "5": 2}
 
 
+# -- per-type accuracy ------------------------------------------------------------------
+def test_change_type_accuracy_hand_worked():
+    # the matching of test_change_analysis_hand_worked_matching: 1 -> 2, 2 -> 1
+    gt = np.array([0, 0, 0, 1, 2, 2, 2, 1, 1, 255])
+    pred = np.array([0, 0, 1, 1, 1, 1, 1, 2, 2, 2])
+    s = change_type_accuracy(gt, pred)
+    assert s.matching == {1: 2, 2: 1}
+    np.testing.assert_array_equal(s.classes, [0, 1, 2])
+    np.testing.assert_array_equal(s.types, [0, 2, 1])     # type of class 1 is 2
+    # class 0 (pixels 0-2) -> types 0,0,1 ; class 1 (3,7,8) -> 1,2,2 ; class 2 -> 1,1,1
+    np.testing.assert_array_equal(s.confusion, [[2, 0, 1],
+                                                [0, 2, 1],
+                                                [0, 0, 3]])
+    assert s.producers == {0: pytest.approx(2 / 3), 1: pytest.approx(2 / 3), 2: 1.0}
+    assert s.users == {0: 1.0, 2: 1.0, 1: pytest.approx(3 / 5)}
+    assert s.acc == pytest.approx(7 / 9) and s.kappa == pytest.approx(36 / 54)
+    assert s.rows() == [
+        {"type": 0, "class": 0, "pixels": 2, "producers": pytest.approx(2 / 3), "users": 1.0},
+        {"type": 1, "class": 2, "pixels": 5, "producers": 1.0, "users": pytest.approx(0.6)},
+        {"type": 2, "class": 1, "pixels": 2, "producers": pytest.approx(2 / 3), "users": 1.0}]
+
+
+def test_change_type_accuracy_extra_types_and_masked_pixels():
+    gt = np.array([0, 0, 1, 1, 1, 1, 1])
+    pred = np.array([0, -1, 1, 1, 1, 2, 3])      # types 2, 3 unmatched, one pixel masked
+    s = change_type_accuracy(gt, pred)
+    assert s.matching == {1: 1, 2: None, 3: None} and s.n_unpredicted == 1
+    np.testing.assert_array_equal(s.types, [0, 1, 2, 3, -1])
+    np.testing.assert_array_equal(s.confusion, [[1, 0, 0, 0, 1],
+                                                [0, 3, 1, 1, 0]])
+    assert s.producers == {0: 0.5, 1: pytest.approx(3 / 5)}
+    assert s.users == {0: 1.0, 1: 1.0, 2: 0.0, 3: 0.0}    # no user's accuracy for -1
+    assert s.acc == pytest.approx(4 / 7)
+    assert [(r["type"], r["class"], r["producers"]) for r in s.rows()] == [
+        (0, 0, 0.5), (1, 1, pytest.approx(0.6)), (2, None, None), (3, None, None)]
+
+
+def test_change_type_accuracy_missed_classes():
+    gt = np.array([0, 1, 1, 2, 2, 3])
+    pred = np.array([0, 1, 1, 1, 0, 1])          # type 1 overlaps class 1 twice: 1 -> 1
+    s = change_type_accuracy(gt, pred)
+    assert s.matching == {1: 1}
+    np.testing.assert_array_equal(s.types, [0, 1])
+    np.testing.assert_array_equal(s.confusion, [[1, 0], [0, 2], [1, 1], [0, 1]])
+    assert s.producers == {0: 1.0, 1: 1.0, 2: 0.0, 3: 0.0}
+    assert s.users == {0: 0.5, 1: 0.5}
+    assert s.acc == pytest.approx(3 / 6)
+    assert s.rows()[2:] == [{"type": None, "class": 2, "pixels": 0, "producers": 0.0,
+                             "users": None},
+                            {"type": None, "class": 3, "pixels": 0, "producers": 0.0,
+                             "users": None}]
+
+
+def test_change_type_accuracy_agrees_with_change_analysis_and_confusion():
+    rng = np.random.default_rng(4)
+    gt = rng.integers(0, 4, size=(20, 21))
+    gt[rng.random(gt.shape) < 0.1] = 255
+    pred = rng.integers(-1, 5, size=gt.shape)
+    s = change_type_accuracy(gt, pred)
+    ref = change_analysis_accuracy(gt, pred)
+    assert s.matching == ref.matching
+    assert (s.acc, s.kappa, s.n_pixels) == (ref.acc, ref.kappa, ref.n_pixels)
+    k = min(s.classes.size, s.types.size)
+    assert np.trace(s.confusion[:k, :k]) == np.trace(ref.confusion)   # matched diagonal
+    # rows are the classes' pixel counts of the square confusion matrix
+    keep = gt != 255
+    np.testing.assert_array_equal(s.confusion.sum(axis=1), np.bincount(gt[keep]))
+
+
+def test_change_type_accuracy_to_dict_is_json():
+    s = change_type_accuracy(np.array([0, 1, 2, 2]), np.array([0, 2, 5, 0]))
+    d = json.loads(json.dumps(s.to_dict(), allow_nan=False))
+    assert d["matching"] == {"2": 1, "5": 2} and d["types"] == [0, 2, 5]
+    assert d["producers"] == {"0": 1.0, "1": 1.0, "2": 0.5}
+    assert d["users"] == {"0": 0.5, "2": 1.0, "5": 1.0}
+    assert d["rows"][0] == {"type": 0, "class": 0, "pixels": 2, "producers": 1.0,
+                            "users": 0.5}
+
+
 # -- binary ---------------------------------------------------------------------------
 def test_binary_hand_worked():
     gt = np.array([0, 0, 0, 0, 1, 2, 2, 255])
@@ -188,7 +268,7 @@ def test_two_routes_agree_on_random_maps():
 
 # -- errors ---------------------------------------------------------------------------
 @pytest.mark.parametrize("func", [confusion_matrix, change_analysis_accuracy,
-                                  binary_change_accuracy])
+                                  change_type_accuracy, binary_change_accuracy])
 def test_errors_are_one_line(func):
     with pytest.raises(InputError, match="no labelled pixel") as err:
         func(np.full((3, 3), 255), np.zeros((3, 3), int))

@@ -1,6 +1,4 @@
 """Tests of drl_np.peers on tiny synthetic pairs (no real data)."""
-import sys
-import types
 
 import numpy as np
 import pytest
@@ -10,10 +8,12 @@ from sklearn.cluster import KMeans
 import drl_np
 from drl_np._validation import InputError
 from drl_np.peers import PEER_METHODS, detect_changes
+from drl_np.peers.c2va import c2va_polar, sector_types, valley_bounds
 from drl_np.peers.cva import cva, cva_direction
-from drl_np.peers.decision import kmeans_threshold
+from drl_np.decision import kmeans_threshold
 from drl_np.peers.isfa import sfa_eig
 from drl_np.peers.mad import cca, irmad
+from drl_np.rng import check_random_state
 
 
 def _kappa(truth, pred):
@@ -70,6 +70,91 @@ def test_cva_direction_hand_values():
     # 3 bands: first angle acos(d1/||d||), second atan2(d3, d2)
     ang = cva_direction(np.array([[1.0, 1.0, 1.0]]))
     np.testing.assert_allclose(ang[0], [np.arccos(1 / np.sqrt(3)), np.pi / 4])
+
+
+# -- C2VA ---------------------------------------------------------------------
+def test_c2va_polar_hand_values():
+    d = np.array([[1.0, 1.0, 1.0, 1.0],      # all bands up: theta 0
+                  [1.0, -1.0, 1.0, -1.0],    # sums to 0: theta pi/2
+                  [-2.0, 0.0, 0.0, 0.0],     # cos = -2 / (2 * 2): theta 2pi/3
+                  [-1.0, -1.0, -1.0, -1.0],  # all down: theta pi
+                  [0.0, 0.0, 0.0, 0.0]])     # no change: rho 0, theta pi/2
+    rho, theta = c2va_polar(d)
+    np.testing.assert_allclose(rho, [2.0, 2.0, 2.0, 2.0, 0.0])
+    np.testing.assert_allclose(theta, [0.0, np.pi / 2, 2 * np.pi / 3, np.pi, np.pi / 2],
+                               atol=1e-7)
+
+
+def _three_directions(seed=0):
+    """4-band pair: still background (noise 0.01) and three blocks changed
+    along (1,1,1,1) (theta 0), (1,-1,1,-1) (pi/2), (-1,-1,-1,-1) (pi), with
+    lengths 2..3; blocks of 36, 25, 16 pixels, so types 1, 2, 3."""
+    rng = np.random.default_rng(seed)
+    t1 = rng.normal(size=(20, 21, 4))
+    t2 = t1 + 0.01 * rng.normal(size=t1.shape)
+    expected = np.zeros((20, 21), dtype=np.int64)
+    blocks = [((slice(1, 7), slice(1, 7)), [1, 1, 1, 1]),
+              ((slice(10, 15), slice(2, 7)), [1, -1, 1, -1]),
+              ((slice(12, 16), slice(12, 16)), [-1, -1, -1, -1])]
+    for k, (where, direction) in enumerate(blocks, start=1):
+        length = rng.uniform(2.0, 3.0, size=expected[where].shape)[..., None]
+        t2[where] += length * np.array(direction, float) / 2.0     # unit vector * length
+        expected[where] = k
+    return t1, t2, expected
+
+
+@pytest.mark.parametrize("scale", [False, True])
+@pytest.mark.parametrize("sectors", ["valleys", "kmeans"])
+def test_c2va_recovers_three_direction_sectors(scale, sectors):
+    t1, t2, expected = _three_directions()
+    res = detect_changes(t1, t2, "c2va", n_types=3, random_state=0, scale=scale,
+                         sectors=sectors)
+    np.testing.assert_array_equal(res.type_map, expected)
+    assert res.rule == "ki" and res.info["sectors"] == sectors
+    assert len(res.info["sector_bounds"]) == 2
+    if not scale:                        # true directions 0, pi/2, pi: bounds in the gaps
+        lo, hi = res.info["sector_bounds"]
+        assert 0.1 < lo < np.pi / 2 - 0.1 and np.pi / 2 + 0.1 < hi < np.pi - 0.1
+        # type 1 (theta 0) has the first sector, type 3 (theta pi) the last
+        assert res.info["type_sectors"][0] == [0.0, lo]
+        assert res.info["type_sectors"][2] == [hi, np.pi]
+
+
+def test_c2va_identical_dates_change_nothing():
+    t1, _, _ = _three_directions()
+    res = detect_changes(t1, t1.copy(), "c2va", n_types=3)
+    assert not res.change_map.any() and np.all(res.type_map == 0)
+    np.testing.assert_allclose(res.ci_map, 0.0, atol=1e-12)
+    assert res.info["type_sectors"] == []
+
+
+def test_c2va_valleys_hand_histogram_and_kmeans_fallback():
+    theta = np.radians(np.repeat([10.0, 11.0, 90.0, 170.0], [5, 5, 8, 3]))
+    bounds = valley_bounds(theta, 3)       # two empty gaps: 12..89 and 91..169 degrees
+    assert bounds.size == 2
+    assert np.radians(12) < bounds[0] < np.radians(89)
+    assert np.radians(91) < bounds[1] < np.radians(169)
+    assert valley_bounds(theta, 4) is None          # 10 and 11 degrees smooth into one mode
+    changed = np.ones(theta.size, dtype=bool)
+    labels, info = sector_types(theta, changed, 4, check_random_state(0))
+    assert info["sectors"] == "kmeans" and sorted(np.unique(labels)) == [1, 2, 3, 4]
+    labels, info = sector_types(theta, changed, 3, check_random_state(0))
+    np.testing.assert_array_equal(labels, np.repeat([1, 2, 3], [10, 8, 3]))
+
+
+def test_c2va_bad_sector_rule():
+    t1, t2, _ = _three_directions()
+    with pytest.raises(InputError, match="sectors"):
+        detect_changes(t1, t2, "c2va", sectors="peaks")
+    with pytest.raises(InputError, match="n_bins"):
+        detect_changes(t1, t2, "c2va", n_bins=1)
+
+
+def test_c2va_through_analyse():
+    t1, t2, expected = _three_directions()
+    res = drl_np.analyse(t1, t2, method="c2va", schedule=(4, 3))
+    assert res.n_change_types == 3 and res.params["threshold"] == "ki"
+    np.testing.assert_array_equal(res.cda_map, expected)
 
 
 # -- MAD / IRMAD --------------------------------------------------------------
@@ -151,7 +236,7 @@ def test_isfa_variates_have_variance_lambda():
 
 
 # -- all peers ----------------------------------------------------------------
-_DEFAULT_RULES = {"cva": "otsu", "pca-kmeans": "kmeans", "mad": "kmeans",
+_DEFAULT_RULES = {"cva": "otsu", "c2va": "ki", "pca-kmeans": "kmeans", "mad": "kmeans",
                   "irmad": "kmeans", "isfa": "otsu"}
 
 
@@ -179,7 +264,7 @@ def test_masked_pixels_are_nan_and_minus_one(method):
     assert np.all(res.type_map[~mask] == -1) and not res.change_map[~mask].any()
 
 
-@pytest.mark.parametrize("method", ["cva", "mad", "irmad", "isfa"])
+@pytest.mark.parametrize("method", ["cva", "c2va", "mad", "irmad", "isfa"])
 def test_statistics_use_valid_pixels_only(method):
     t1, t2, _ = _pair(10)
     mask = np.ones(t1.shape[:2], dtype=bool)
@@ -211,15 +296,14 @@ def test_kmeans_threshold_hand_values_and_sklearn():
 
 
 def test_chi_square_rules_threshold_sqrt_and_square_back(monkeypatch):
-    fake = types.ModuleType("drl_np.ggki")
-    fake.threshold_values = lambda values, method: 2.0
-    monkeypatch.setitem(sys.modules, "drl_np.ggki", fake)
-    monkeypatch.setattr(drl_np, "ggki", fake, raising=False)
+    import drl_np.peers as peers
+    monkeypatch.setattr(peers, "threshold", lambda values, rule: 2.0)
     t1, t2, _ = _pair(13)
     res = detect_changes(t1, t2, "irmad", threshold="ki")
     assert res.threshold == pytest.approx(4.0) and res.rule == "ki"
     res = detect_changes(t1, t2, "cva", threshold="ggki")
-    assert res.threshold == pytest.approx(2.0) and res.threshold < 2.0
+    assert res.threshold == pytest.approx(2.0)
+    np.testing.assert_array_equal(res.change_map, res.ci_map > 2.0)
 
 
 @pytest.mark.parametrize("kwargs, word", [

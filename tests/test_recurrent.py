@@ -8,7 +8,9 @@ from drl_np.clustering import init_centroids, one_hot
 from drl_np.datasets import synthetic_pair
 from drl_np.drlnet import drnet_forward, drnet_setup
 from drl_np.metrics import binary_change_accuracy, change_analysis_accuracy
-from drl_np.recurrent import DRLnet, algorithm1_epoch, change_flags
+from drl_np.algorithm1 import ClusterState, algorithm1_epoch
+from drl_np.decision import change_flags
+from drl_np.recurrent import DRLnet
 from drl_np.rng import OctaveRandom
 
 
@@ -25,31 +27,35 @@ def test_algorithm1_epoch_follows_eq8_and_eq9():
     net = drnet_setup(9, branch=(6, 5), head=(5, 4), n_classes=3, rng=r)
     lam = np.zeros(43); lam[:14] = 1
     dr = drnet_forward(net, x1, x2)["dr"]
-    assign, centres, counts = init_centroids(dr, lam > 0, 2, r)
-    counts_before = counts.copy()
+    # every changed sample starts in type 2, whose centroid is far away: Eq. 8
+    # must move each one that takes a step to type 1, the near centroid
+    centres = np.vstack([dr[lam == 0].mean(axis=0), dr[lam > 0].mean(axis=0), np.full(4, 100.0)])
+    assign = np.where(lam > 0, 2, 0)
+    counts = np.array([29.0, 0.0, 14.0])
+    state = ClusterState(lam, assign, centres, counts)
     target = one_hot(np.arange(43) % 3, 3)
     kk = r.randperm(43)
-    L = algorithm1_epoch(net, x1, x2, target, lam, assign, centres, counts, kk, 10, 0.1)
+    L = algorithm1_epoch(net, x1, x2, target, kk, 10, state, alpha=0.1)
     assert L.shape == (4,)                      # floor(43 / 10) minibatches
-    used = kk[:40]
-    # every changed sample in a minibatch was counted once in Eq. 9
-    assert counts.sum() - counts_before.sum() == np.count_nonzero(lam[used])
+    used, left = kk[:40], kk[40:]
+    used_changed = used[lam[used] > 0]
+    np.testing.assert_array_equal(assign[used_changed], 1)            # Eq. 8
+    # Eq. 9: every changed sample of a minibatch counted once, into type 1
+    assert counts[1] == used_changed.size and counts[2] == 14.0 and counts[0] == 29.0
+    np.testing.assert_array_equal(centres[2], 100.0)
     assert np.all(assign[lam == 0] == 0)
-    assert set(assign[lam > 0]) <= {1, 2}
     # the samples left out of this epoch keep their initial assignment
-    assert counts[0] == counts_before[0]
+    np.testing.assert_array_equal(assign[left[lam[left] > 0]], 2)
 
 
 def test_training_lowers_the_joint_loss():
     r, x1, x2 = _toy(n=60)
     net = drnet_setup(9, branch=(6, 5), head=(5, 4), n_classes=3, rng=r)
     net.learning_rate = 0.5
-    lam = np.zeros(60)
     target = one_hot(np.arange(60) % 3, 3)
-    assign, centres, counts = np.zeros(60, dtype=int), np.zeros((1, 4)), np.zeros(1)
-    first = algorithm1_epoch(net, x1, x2, target, lam, assign, centres, counts, r.randperm(60), 10, 0.0).mean()
+    first = algorithm1_epoch(net, x1, x2, target, r.randperm(60), 10).mean()
     for _ in range(30):
-        last = algorithm1_epoch(net, x1, x2, target, lam, assign, centres, counts, r.randperm(60), 10, 0.0).mean()
+        last = algorithm1_epoch(net, x1, x2, target, r.randperm(60), 10).mean()
     assert last < first
 
 
@@ -60,14 +66,14 @@ def test_change_flags_split_changed_pairs():
     h2[:80] += rng.normal(0, 0.5, (80, 5))
     flags, distance, tau = change_flags(h1, h2)
     assert flags[:80].mean() > 0.95 and flags[80:].mean() < 0.05
-    np.testing.assert_array_equal(flags, distance >= tau)
+    np.testing.assert_array_equal(flags, distance > tau)
 
 
 def test_schedule_must_decrease():
     r, x1, x2 = _toy()
     with pytest.raises(InputError, match="strictly decreasing"):
         DRLnet(schedule=(8, 8, 4)).fit(x1, x2)
-    with pytest.raises(InputError, match="only 43 valid regions for K0 = 50"):
+    with pytest.raises(InputError, match="only 43 samples for K0 = 50"):
         DRLnet(schedule=(50, 4)).fit(x1, x2)
 
 

@@ -3,6 +3,8 @@ import random
 import numpy as np
 import pytest
 
+from drl_np._validation import InputError
+
 from drl_np.rng import OctaveRandom, _knuth_shuffle_numba, check_random_state, knuth_shuffle
 
 # First values of Octave's rand('state', s); rand(3, 1), read off reference/dlt
@@ -57,10 +59,14 @@ def test_state_save_restore():
 def test_check_random_state():
     r = OctaveRandom(4)
     assert check_random_state(r) is r
-    assert check_random_state(None).seed == 0
     assert check_random_state(3).seed == 3
-    for bad in (-1, 1.5, "a", True):
-        with pytest.raises(ValueError):
+    assert check_random_state(None).seed != check_random_state(None).seed   # fresh entropy
+    a = check_random_state(np.random.RandomState(5)).seed
+    assert a == check_random_state(np.random.RandomState(5)).seed
+    b = check_random_state(np.random.default_rng(5)).seed
+    assert b == check_random_state(np.random.default_rng(5)).seed
+    for bad in (-1, 2**32, 1.5, "a", True):
+        with pytest.raises(InputError, match="random_state"):
             check_random_state(bad)
 
 

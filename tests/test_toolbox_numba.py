@@ -9,7 +9,7 @@ from drl_np._validation import InputError
 from drl_np.rng import OctaveRandom
 from drl_np.toolbox import nnsetup, nntrain
 from drl_np.toolbox import _numba
-from drl_np.toolbox.engines import epoch_function
+from drl_np.toolbox.nn import epoch_function
 
 TOL = 1e-10
 

@@ -1,14 +1,16 @@
-"""Peer change detectors to compare DRLnet with: CVA, PCA-KMeans, MAD, IRMAD, ISFA.
+"""Peer change detectors to compare DRLnet with: CVA, C2VA, PCA-KMeans, MAD, IRMAD, ISFA.
 
 :func:`detect_changes` runs one peer on a pair of images and returns a
 :class:`PeerResult`: a change-intensity map, a binary change map from a
 decision rule, and a change-type map from K-means of the changed pixels'
-change vectors, so every peer also does change analysis.
+change vectors, so every peer also does change analysis. C2VA, a change-type
+method itself, uses its own types instead: sectors of the direction angle.
 
 =============  ====================================  ==================  ==========================
 method         change intensity ``ci_map``           default rule        change vectors for types
 =============  ====================================  ==================  ==========================
 ``cva``        ``||z2 - z1||`` of standardised bands  ``otsu``            ``z2 - z1``
+``c2va``       ``||z2 - z1||`` of standardised bands  ``ki``              sectors of ``theta`` (own)
 ``pca-kmeans`` K-means margin of Celik's features    ``kmeans`` (own)    ``z2 - z1``
 ``mad``        chi-square of the MAD variates        ``kmeans`` on sqrt  ``MAD_i / sigma_i``
 ``irmad``      chi-square of the IRMAD variates      ``kmeans`` on sqrt  ``MAD_i / sigma_i``
@@ -22,24 +24,27 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import InputError, check_pair, check_positive_int
+from .._validation import InputError, check_mask, check_pair, check_positive_int
 from ..rng import check_random_state
 from ..clustering import change_types
+from ..decision import DECISION_RULES, threshold
+from ..methods import PEER_METHODS
+from .c2va import SECTOR_RULES, c2va_polar, sector_types
 from .cva import cva, standardise
-from .decision import DECISION_RULES, threshold_values
 from .isfa import isfa
 from .mad import irmad
 from .pca_kmeans import pca_kmeans
 
 __all__ = ["PEER_METHODS", "DECISION_RULES", "PeerResult", "detect_changes"]
 
-PEER_METHODS = ("cva", "pca-kmeans", "mad", "irmad", "isfa")
 
 # rule used by the published results (ChangeDetectionRepository scripts)
-_DEFAULT_RULE = {"cva": "otsu", "pca-kmeans": "kmeans", "mad": "kmeans",
+# C2VA: the paper's Bayes minimum-error rule for a two-Gaussian model of rho,
+# which is Kittler-Illingworth's criterion ("ki")
+_DEFAULT_RULE = {"cva": "otsu", "c2va": "ki", "pca-kmeans": "kmeans", "mad": "kmeans",
                  "irmad": "kmeans", "isfa": "otsu"}
 _SQRT_SCALE = {"mad", "irmad", "isfa"}
-_OPTIONS = {"cva": {"scale"}, "pca-kmeans": {"block_size", "variance", "n_components"},
+_OPTIONS = {"cva": {"scale"}, "c2va": {"scale", "sectors", "n_bins"}, "pca-kmeans": {"block_size", "variance", "n_components"},
             "mad": set(), "irmad": {"max_iter", "tol"}, "isfa": {"max_iter", "tol"}}
 
 
@@ -57,7 +62,8 @@ class PeerResult:
         0 unchanged, 1..K change types (by decreasing size), -1 masked.
     threshold : float
         Decision threshold in ``ci_map`` units (changed = ``ci_map >
-        threshold``); NaN when the rule found none (then nothing is changed).
+        threshold``, :mod:`drl_np.decision`); NaN when the rule found none,
+        e.g. on a constant map (then nothing is changed).
     rule : str
         Decision rule used, one of :data:`DECISION_RULES`.
     info : dict
@@ -80,7 +86,7 @@ def detect_changes(t1, t2, method, mask=None, threshold=None, n_types=4,
     ----------
     t1, t2 : array_like, shape (M, N, B) or (M, N)
         The two co-registered dates, raw values.
-    method : {"cva", "pca-kmeans", "mad", "irmad", "isfa"}
+    method : {"cva", "c2va", "pca-kmeans", "mad", "irmad", "isfa"}
         The peer.
     mask : array_like of bool, shape (M, N), optional
         True = valid pixel. Statistics use valid pixels only; masked pixels
@@ -88,11 +94,13 @@ def detect_changes(t1, t2, method, mask=None, threshold=None, n_types=4,
     threshold : {"ggki", "ki", "otsu", "kmeans"} or None
         Decision rule; None = the peer's published default (module table).
     n_types : int, default 4
-        Number of change types K.
+        Number of change types K (C2VA: direction sectors).
     random_state : None, int or OctaveRandom
         Stream for K-means seeds (PCA-KMeans and the change types).
     **options
-        ``cva``: ``scale`` (bool, True). ``pca-kmeans``: ``block_size``
+        ``cva``: ``scale`` (bool, True). ``c2va``: ``scale`` (bool, True),
+        ``sectors`` ("valleys" or "kmeans", see :mod:`.c2va`), ``n_bins``
+        (180, bins of the direction histogram over [0, pi]). ``pca-kmeans``: ``block_size``
         (int h, 5), ``variance`` (0.9), ``n_components`` (S, None = by
         variance). ``irmad``/``isfa``: ``max_iter`` (50), ``tol`` (1e-6).
 
@@ -128,6 +136,8 @@ def detect_changes(t1, t2, method, mask=None, threshold=None, n_types=4,
         raise InputError(f"option(s) {', '.join(sorted(unknown))} unknown for method "
                          f"{method!r}; allowed: {allowed}")
     n_types = check_positive_int(n_types, "n_types")
+    if method == "c2va":
+        _check_c2va_options(options)
     valid = _check_mask(mask, t1.shape[:2])
     x1, x2 = t1[valid], t2[valid]                                   # (P, B)
     if not (np.isfinite(x1).all() and np.isfinite(x2).all()):
@@ -150,11 +160,17 @@ def _compute(t1, t2, x1, x2, valid, method, rule, n_types, rng, options):
         thr = 0.0                      # Celik's own nearest-centre assignment
     else:
         scaled = np.sqrt(ci) if method in _SQRT_SCALE else ci
-        thr = _threshold(scaled, rule)
+        thr = threshold(scaled, rule)
         if method in _SQRT_SCALE:
             thr = thr * thr
     changed = ci > thr
-    types, _ = change_types(vectors, changed, n_types, rng)
+    if method == "c2va":                # vectors: the direction theta (P, 1)
+        types, sector_info = sector_types(vectors[:, 0], changed, n_types, rng,
+                                          rule=options.get("sectors", "valleys"),
+                                          n_bins=options.get("n_bins", 180))
+        info.update(sector_info)
+    else:
+        types, _ = change_types(vectors, changed, n_types, rng)
     shape = valid.shape
     ci_map = np.full(shape, np.nan)
     ci_map[valid] = ci
@@ -170,6 +186,10 @@ def _intensity(t1, t2, x1, x2, valid, method, rng, options):
     if method == "cva":
         mag, diff = cva(x1, x2, scale=options.get("scale", True))
         return mag, diff, {"scaled": bool(options.get("scale", True))}
+    if method == "c2va":
+        _, diff = cva(x1, x2, scale=options.get("scale", True))
+        rho, theta = c2va_polar(diff)
+        return rho, theta[:, None], {"scaled": bool(options.get("scale", True))}
     if method == "pca-kmeans":
         diff = np.zeros(t1.shape)
         diff[valid] = standardise(x2) - standardise(x1)
@@ -202,22 +222,17 @@ def _iter_options(options):
     return {"max_iter": max_iter, "tol": float(tol)}
 
 
-def _threshold(values, rule):
-    """Threshold of ``values`` by ``rule``; a constant map gets its value."""
-    if values.min() == values.max():
-        return float(values.max())
-    return threshold_values(values, rule)
+def _check_c2va_options(options):
+    rule = options.get("sectors", "valleys")
+    if rule not in SECTOR_RULES:
+        raise InputError(f"sectors {rule!r} is not a sector rule; use one of "
+                         f"{', '.join(SECTOR_RULES)}")
+    check_positive_int(options.get("n_bins", 180), "n_bins", minimum=3)
 
 
 def _check_mask(mask, shape):
-    if mask is None:
-        return np.ones(shape, dtype=bool)
-    arr = np.asarray(mask)
-    if arr.shape != shape:
-        raise InputError(f"mask has shape {arr.shape}; expected {shape}, the image grid")
-    if arr.dtype != bool:
-        raise InputError(f"mask has dtype {arr.dtype}; expected bool (True = valid pixel), "
-                         "use mask.astype(bool)")
+    """The validity mask of a peer: all pixels by default, at least two."""
+    arr = np.ones(shape, dtype=bool) if mask is None else check_mask(mask, shape)
     if arr.sum() < 2:
         raise InputError(f"mask has {int(arr.sum())} valid pixel(s); at least 2 are needed")
     return arr

@@ -26,8 +26,7 @@ Data layout (fixed types, so ``cache=True`` compiles once per machine):
 import numba
 import numpy as np
 
-from .activations import TANH_OPT_A, TANH_OPT_B
-from .nn import HIDDEN_ACTIVATIONS, OUTPUTS
+from .activations import HIDDEN_ACTIVATIONS, OUTPUTS, TANH_OPT_A, TANH_OPT_B
 
 __all__ = ["supports", "numba_epoch"]
 

@@ -7,7 +7,12 @@ rounds as the original does.
 """
 import numpy as np
 
-__all__ = ["sigm", "tanh_opt", "sigm_derivative", "tanh_opt_derivative"]
+__all__ = ["sigm", "tanh_opt", "sigm_derivative", "tanh_opt_derivative", "HIDDEN_ACTIVATIONS",
+           "OUTPUTS"]
+
+# the hidden-unit activations and output units nnsetup/nnff know
+HIDDEN_ACTIVATIONS = ("sigm", "tanh_opt")
+OUTPUTS = ("sigm", "linear", "softmax")
 
 # LeCun's "optimal" tanh constants (Efficient BackProp, 1998), as tanh_opt.m.
 TANH_OPT_A = 1.7159

@@ -25,15 +25,17 @@ import numpy as np
 
 from .._validation import InputError
 from ..rng import OctaveRandom, check_random_state
-from .activations import ACTIVATIONS, DERIVATIVES, sigm
+from . import _numba
+from .activations import ACTIVATIONS, DERIVATIVES, HIDDEN_ACTIVATIONS, OUTPUTS, sigm
 
-__all__ = ["NN", "nnsetup", "nnff", "nnbp", "nnapplygrads", "nntrain",
-           "nneval", "nnpredict", "nntest", "nnchecknumgrad"]
+__all__ = ["NN", "ENGINES", "nnsetup", "nnff", "nnbp", "nnapplygrads", "nntrain",
+           "nneval", "nnpredict", "nntest", "nnchecknumgrad", "epoch_function"]
 
 logger = logging.getLogger("drl_np.toolbox")
 
-HIDDEN_ACTIVATIONS = ("sigm", "tanh_opt")
-OUTPUTS = ("sigm", "linear", "softmax")
+# ``numpy`` is the readable mirror (:func:`_numpy_epoch`), ``numba`` the fused
+# kernel of :mod:`drl_np.toolbox._numba`, tested equal to it
+ENGINES = ("numpy", "numba")
 
 
 @dataclass
@@ -103,7 +105,7 @@ def nnsetup(architecture, rng=None):
     size = [int(s) for s in architecture]
     if len(size) < 2 or min(size) < 1:
         raise InputError(f"architecture must list at least two positive layer sizes, got {list(architecture)!r}")
-    rng = check_random_state(rng)
+    rng = check_random_state(0 if rng is None else rng)   # the toolbox's default: seed 0
     W, vW, p = [], [], [np.zeros(0)]
     for i in range(1, len(size)):
         W.append((rng.rand(size[i], size[i - 1] + 1) - 0.5) * 2 * 4 * np.sqrt(6 / (size[i] + size[i - 1])))
@@ -275,7 +277,7 @@ def nntrain(nn, train_x, train_y, batchsize=100, numepochs=1, val_x=None, val_y=
         The toolbox asserts that ``batchsize`` divides ``m``. With
         ``drop_last`` each epoch runs ``floor(m / batchsize)`` minibatches
         over its fresh permutation and the ``m mod batchsize`` samples left
-        at its end sit that epoch out (spec §6, **choice** ``partial_epoch``).
+        at its end sit that epoch out (``docs/method.md`` §6, **choice** ``partial_epoch``).
 
     Returns
     -------
@@ -299,10 +301,9 @@ def nntrain(nn, train_x, train_y, batchsize=100, numepochs=1, val_x=None, val_y=
     _check_config(nn)
     _check_training_data(nn, train_x, train_y, batchsize, numepochs, drop_last)
     if rng is not None:
-        nn.rng = check_random_state(rng)
+        nn.rng = check_random_state(0 if rng is None else rng)   # the toolbox's default: seed 0
     elif nn.rng is None:
-        nn.rng = check_random_state(None)
-    from .engines import epoch_function
+        nn.rng = check_random_state(0)
     run_epoch = epoch_function(nn, engine)
     m = train_x.shape[0]
     numbatches = m // batchsize
@@ -317,6 +318,39 @@ def nntrain(nn, train_x, train_y, batchsize=100, numepochs=1, val_x=None, val_y=
                        train_x, train_y, val_x, val_y)
         nn.learning_rate = nn.learning_rate * nn.scaling_learning_rate
     return nn, L
+
+
+_NUMBA_NOTED = False
+
+
+def _note_numba_use():
+    """Say once per process that the Numba kernels are being loaded (compiled
+    on the very first run, which takes about half a minute)."""
+    global _NUMBA_NOTED
+    if not _NUMBA_NOTED:
+        _NUMBA_NOTED = True
+        logging.getLogger("drl_np").info(
+            "first use of the Numba kernels in this process: loading them (compiling "
+            "them on the very first run takes about half a minute)")
+
+
+def epoch_function(nn, engine=None):
+    """The function ``(nn, x, y, kk, batchsize) -> L`` that runs one epoch.
+
+    ``engine=None`` picks the Numba kernel when it supports ``nn``'s
+    configuration (:func:`drl_np.toolbox._numba.supports`), else NumPy.
+    """
+    if engine not in (None,) + ENGINES:
+        raise InputError(f"engine must be one of {', '.join(ENGINES)} or None, got {engine!r}")
+    if engine == "numpy":
+        return _numpy_epoch
+    if _numba.supports(nn):
+        _note_numba_use()
+        return _numba.numba_epoch
+    if engine == "numba":
+        raise InputError("engine='numba' does not support this network's configuration; "
+                         "use engine='numpy' (or engine=None to choose automatically)")
+    return _numpy_epoch
 
 
 def _numpy_epoch(nn, train_x, train_y, kk, batchsize):

@@ -27,7 +27,7 @@ def saesetup(size, rng=None):
 
     Their weights are drawn from ``rng`` in order, as nnsetup draws them.
     """
-    rng = check_random_state(rng)
+    rng = check_random_state(0 if rng is None else rng)   # the toolbox's default: seed 0
     return SAE(ae=[nnsetup([size[u - 1], size[u], size[u - 1]], rng=rng)
                    for u in range(1, len(size))])
 

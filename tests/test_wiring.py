@@ -1,0 +1,91 @@
+"""Tests that pin DRLnet's wiring: each part of the method, broken, turns a
+test red (the alpha term of Eq. 4/7, DRLnet1's frozen branch, DRLnet2's
+trained one, the flags recomputed with the fine-tuned branch), and the
+estimators behave as scikit-learn estimators."""
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.utils.estimator_checks import (check_get_params_invariance,
+                                            check_no_attributes_set_in_init,
+                                            check_parameters_default_constructible,
+                                            check_set_params)
+
+from drl_np import DRLnet, RawKM, SAEKM
+from drl_np.decision import change_flags
+from drl_np.drlnet import forward_all
+from drl_np.rng import OctaveRandom
+
+SMALL = dict(schedule=(6, 4, 2), branch=(6, 5), head=(5, 4), sae_epochs=1, pretrain_epochs=2,
+             finetune_epochs=2, batchsize=5, random_state=0)
+
+
+def _pairs(n=60, d=9, seed=0):
+    r = OctaveRandom(seed)
+    x1 = r.rand(n, d)
+    x2 = x1 + 0.01 * r.rand(n, d)
+    x2[: n // 3] = r.rand(n // 3, d)            # a third of the pairs change
+    return x1, x2
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_alpha_shapes_the_losses_and_the_network(engine):
+    x1, x2 = _pairs()
+    with_alpha = DRLnet(**SMALL, alpha=0.1, engine=engine).fit(x1, x2)
+    without = DRLnet(**SMALL, alpha=0.0, engine=engine).fit(x1, x2)
+    # the pre-training has no clustering term: identical up to the first timestep
+    assert with_alpha.losses_["pretrain"] == without.losses_["pretrain"]
+    assert with_alpha.losses_["finetune K=4"] != without.losses_["finetune K=4"]     # Eq. 4
+    dr_a = forward_all(with_alpha.network_, x1, x2)[0]
+    dr_0 = forward_all(without.network_, x1, x2)[0]
+    assert not np.array_equal(dr_a, dr_0)                                            # Eq. 7
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_drlnet1_keeps_the_pretrained_branch_and_drlnet2_trains_it(engine):
+    x1, x2 = _pairs()
+    pretrained = DRLnet(**{**SMALL, "finetune_epochs": 0}, engine=engine).fit(x1, x2).network_
+    nb = pretrained.n_branch
+    frozen = DRLnet(**SMALL, variant="drlnet1", engine=engine).fit(x1, x2).network_
+    trained = DRLnet(**SMALL, variant="drlnet2", engine=engine).fit(x1, x2).network_
+    for i in range(nb):
+        np.testing.assert_array_equal(frozen.W[i], pretrained.W[i])
+        assert not np.array_equal(trained.W[i], pretrained.W[i])
+    # both fine-tune the head
+    assert not np.array_equal(frozen.W[nb], pretrained.W[nb])
+
+
+def test_relabelling_recomputes_the_flags_with_the_finetuned_branch():
+    x1, x2 = _pairs()
+    model = DRLnet(**SMALL).fit(x1, x2)
+    _, h1, h2 = forward_all(model.network_, x1, x2)
+    flags, _, tau = change_flags(h1, h2, model.threshold, model.threshold_statistic)
+    assert model.thresholds_["K=2"] == tau
+    np.testing.assert_array_equal(model.labels_ > 0, flags)
+    kept = DRLnet(**SMALL, recompute_flags=False).fit(x1, x2)
+    assert kept.thresholds_["K=2"] != tau          # the flags of the branch before fine-tuning
+
+
+@pytest.mark.parametrize("estimator", [DRLnet(), SAEKM(), RawKM()], ids=lambda e: type(e).__name__)
+def test_scikit_learn_estimator_checks(estimator):
+    name = type(estimator).__name__
+    check_parameters_default_constructible(name, estimator)
+    check_no_attributes_set_in_init(name, estimator)
+    check_get_params_invariance(name, estimator)
+    check_set_params(name, estimator)
+    twin = clone(estimator.set_params(random_state=3))
+    assert twin.get_params() == estimator.get_params() and twin is not estimator
+    assert repr(type(estimator)(random_state=3)).startswith(f"{name}(")
+
+
+@pytest.mark.parametrize("cls", [DRLnet, SAEKM, RawKM])
+def test_random_state_forms_and_fit_returns_self(cls):
+    x1, x2 = _pairs()
+    kw = SMALL if cls is DRLnet else {"n_types": 2, **({"sae_epochs": 1, "branch": (6, 5)} if cls is SAEKM else {})}
+    kw = {k: v for k, v in kw.items() if k != "random_state"}
+    model = cls(**kw, random_state=7)
+    assert model.fit(x1, x2) is model
+    again = cls(**kw, random_state=OctaveRandom(7)).fit_predict(x1, x2)
+    np.testing.assert_array_equal(model.labels_, again)
+    for state in (np.random.RandomState(1), np.random.default_rng(1), None):
+        labels = cls(**kw, random_state=state).fit_predict(x1, x2)
+        assert labels.shape == (x1.shape[0],)
