@@ -79,7 +79,9 @@ def change_types(samples, changed, n_types, rng):
     n_changed = int(np.count_nonzero(changed))
     n_distinct = np.unique(samples[changed], axis=0).shape[0] if 1 < n_types <= n_changed else n_changed
     k = min(int(n_types), n_distinct)
-    if k < n_types:
+    if n_changed == 0:
+        logger.info("no changed region: no change types")
+    elif k < n_types:
         logger.warning("only %d changed regions for %d change types (%d distinct); using %d",
                        n_changed, n_types, n_distinct, k)
     if k == 0:
