@@ -176,3 +176,42 @@ def test_label_tile_stamps_glyphs():
     assert (box[2:4, 2:8] == 255).all() and (box[4:12, 4:6] == 255).all()
     assert (box[4:12, 2:4] == 0).all()
     assert (out[14:, :] == 100).all() and (out[:, 18:] == 100).all()
+
+
+# -- matplotlib figures (issue 12) ------------------------------------------------
+
+def test_robust_range_ignores_a_few_extremes():
+    ci = np.concatenate([np.linspace(0.0, 0.1, 990), np.full(10, 1000.0), [np.nan]])
+    lo, hi = figures.robust_range(ci)
+    assert lo == pytest.approx(0.002, abs=1e-3) and hi < 0.11      # not min-max (0, 1000)
+    assert figures.robust_range(np.full(5, 0.3)) == (0.3, 1.3)
+    assert figures.robust_range(np.array([np.nan])) == (0.0, 1.0)
+
+
+def test_ground_truth_panel_uses_the_matched_type_colours():
+    gt = np.array([[0, 1, 2, 255]])
+    rgb = figures._gt_rgb(gt, 255, {"1": 2, "2": 1, "3": None})  # type -> class
+    pal = figures.palette(3)
+    assert tuple(rgb[0, 1]) == tuple(pal[1])                      # class 1 <- type 2
+    assert tuple(rgb[0, 2]) == tuple(pal[0])                      # class 2 <- type 1
+    assert tuple(rgb[0, 3]) == figures.MASKED_RGB
+    assert tuple(rgb[0, 0]) == figures.UNCHANGED_RGB
+
+
+def test_map_and_intensity_figures_have_room_for_legend_and_colour_bar():
+    lab = np.zeros((40, 60), int)
+    lab[5:15, 5:15] = 1
+    lab[20:30, 30:50] = 2
+    rows = [{"type": 1, "fraction": 0.04, "area_m2": 1e4}, {"type": 2, "fraction": 0.08,
+                                                           "area_m2": 2e4}]
+    img = figures.map_figure(lab, rows, "K = 2")
+    assert img.dtype == np.uint8 and img.ndim == 3
+    assert img.shape[1] > img.shape[0] * 60 / 40                 # legend beside the map
+    pal = figures.palette(2)
+    flat = img.reshape(-1, 3)
+    for colour in pal:                                            # map and legend patches
+        assert (flat == colour).all(axis=1).sum() > 50
+    ci = np.linspace(0, 1, 2400).reshape(40, 60)
+    ci[0, 0] = np.nan
+    bar = figures.intensity_figure(ci)
+    assert bar.shape[1] > bar.shape[0] * 60 / 40                  # colour bar beside it
