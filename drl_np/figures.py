@@ -304,8 +304,10 @@ def _legend_entries(rows, with_area):
     cols = palette(max(len(rows), 1))
     for r in rows:
         share = r.get("fraction")
-        text = f"type {r['type']}: {100 * share:.1f} %" if share is not None else \
-            f"type {r['type']}"
+        pct = None if share is None else 100 * share
+        text = f"type {r['type']}" if pct is None else \
+            f"type {r['type']}: {pct:.1f} %" if pct >= 0.1 or pct == 0 else \
+            f"type {r['type']}: {pct:.2g} %"
         if with_area and r.get("area_m2") is not None:
             text += f", {r['area_m2'] / 1e4:.2f} ha"
         handles.append(Patch(facecolor=cols[r["type"] - 1] / 255, edgecolor="0.5",
