@@ -34,6 +34,7 @@ _IGNORE = IGNORE
 _DEMO_SCHEDULE = (25, 15, 8, 4)
 _DEFAULT_SCHEDULE = (25, 15, 8, 5)      # drl_np.analyse's
 _MAX_SEED = 2 ** 32 - 1
+_RUN_STATE = {"committed": False}       # for the message of an interrupted run
 
 
 class _UsageError(Exception):
@@ -458,6 +459,7 @@ def _job(r1, r2, gt, out_dir, args, inputs, protected, t_read):
         with open(out.stage("report.json"), "w") as f:
             json.dump(rep, f, indent=2, allow_nan=False)
             f.write("\n")
+    _RUN_STATE["committed"] = True
     for name in rep["outputs"]:
         log.debug("wrote %s", os.path.join(out_dir, name))
     return rep
@@ -818,6 +820,7 @@ def main(argv=None):
     parser = build_parser()
     handler = None
     old_term = None
+    _RUN_STATE["committed"] = False
     try:
         old_term = signal.signal(signal.SIGTERM, _on_sigterm)
     except ValueError:                 # not the main thread
@@ -845,12 +848,12 @@ def main(argv=None):
     except (_UsageError, InputError, OSError) as exc:
         print(f"drl-np: error: {_error_line(exc)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("drl-np: interrupted; no output written", file=sys.stderr)
-        return 130
-    except _Terminated:
-        print("drl-np: terminated; no output written", file=sys.stderr)
-        return 143
+    except (KeyboardInterrupt, _Terminated) as exc:
+        what = "interrupted" if isinstance(exc, KeyboardInterrupt) else "terminated"
+        done = ("after the outputs were written" if _RUN_STATE["committed"]
+                else "; no output written")
+        print(f"drl-np: {what} {done}".replace(" ;", ";"), file=sys.stderr)
+        return 130 if isinstance(exc, KeyboardInterrupt) else 143
     finally:
         if handler is not None:
             log.removeHandler(handler)
