@@ -12,23 +12,29 @@ import json
 import logging
 import math
 import os
+import signal
 import sys
 import time
 
 import numpy as np
 
-from . import figures, io, report
+from . import __version__, figures, io, report
+from ._cli_params import METHOD_PARAMS, ParamError, parse_params
 from ._validation import InputError, check_pair, check_schedule
+from .labels import ENCODINGS, IGNORE, decode_labels
 from .methods import METHODS
 
 __all__ = ["main", "build_parser", "METHODS"]
 
 log = logging.getLogger("drl_np")
 
-_FIXED_OUTPUTS = ("cda_map.tif", "cda_map.png", "ci_map.tif", "ci_map.png",
-                  "summary.png", "report.json", "areas.csv")
-_IGNORE = 255
+_FIXED_OUTPUTS = ("cda_map.tif", "cda_map.tif.aux.xml", "cda_map.png", "ci_map.tif",
+                  "ci_map.png", "summary.png", "report.json", "areas.csv")
+_IGNORE = IGNORE
 _DEMO_SCHEDULE = (25, 15, 8, 4)
+_DEFAULT_SCHEDULE = (25, 15, 8, 5)      # drl_np.analyse's
+_MAX_SEED = 2 ** 32 - 1
+_RUN_STATE = {"committed": False}       # for the message of an interrupted run
 
 
 class _UsageError(Exception):
@@ -82,23 +88,19 @@ def _positive_float(text):
 
 _RESERVED = {"schedule": "--schedule", "unit": "--unit", "random_state": "--seed",
              "nodata": "--nodata", "mask": "--nodata", "method": "--method",
-             "threshold": "--threshold", "scaling": "--scaling"}
+             "threshold": "--threshold", "scaling": "--scaling", "preset": "--preset",
+             "region_statistic": "--region-statistic"}
 
 
-def _param_value(text):
-    low = text.strip().lower()
-    if low in ("true", "false"):
-        return low == "true"
-    if low == "none":
-        return None
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    if "," in text:
-        return tuple(_param_value(v) for v in text.split(","))
-    return text
+def _seed(text):
+    try:
+        v = int(text)
+    except ValueError:
+        v = -1
+    if not 0 <= v <= _MAX_SEED:
+        raise argparse.ArgumentTypeError(
+            f"seed '{text}' must be an integer from 0 to {_MAX_SEED}, e.g. --seed 0")
+    return v
 
 
 def _param(text):
@@ -110,7 +112,7 @@ def _param(text):
     if key in _RESERVED:
         raise argparse.ArgumentTypeError(
             f"'{key}' has its own option; use {_RESERVED[key]} instead of --param")
-    return key, _param_value(value)
+    return key, value      # parsed against the method's spec before any work
 
 
 def _nodata(text):
@@ -128,11 +130,14 @@ examples:
   drl-np run --pair bern.npz --out result_bern --method cva
   drl-np run t1.tif t2.tif --out result -p n_segments=3000 -p finetune_epochs=5
   drl-np run im.mat im.mat --var im1,im2 --out result --pixel-size 30
+  drl-np run t1.npy t2.npy --bands-first --out result --gt cm.tif --gt-encoding 1-2
 
-outputs in DIR: cda_map.tif/.png (0 unchanged, 1..K change types, 255 masked),
-ci_map.tif/.png (change intensity in [0, 1], NaN masked), map_K<k>.tif/.png
-(the map at every K of the schedule), summary.png, report.json, areas.csv.
-GeoTIFF georeferencing of T1 is copied to every .tif.
+outputs in DIR: cda_map.tif/.png (0 unchanged, 1..K change types, 255 masked;
+colour table, category names in cda_map.tif.aux.xml), ci_map.tif/.png (change
+intensity in [0, 1], NaN masked), map_K<k>.tif/.png (the map at every K of the
+schedule), summary.png, report.json, areas.csv, drl_np_manifest.json (the
+files of this run: a later run removes only files a manifest lists).
+T1's CRS and transform are written to every .tif.
 """
 
 _DEMO_EXAMPLES = """\
@@ -146,12 +151,15 @@ The scene has 4 change types, so the default schedule here is 25,15,8,4.
 _EVAL_EXAMPLES = """\
 examples:
   drl-np evaluate result/cda_map.tif gt.tif
-  drl-np evaluate my_map.png gt.png --ignore 255
+  drl-np evaluate my_map.png gt.png --ignore 254
 
-MAP: 0 unchanged, 1..K change types, 255 masked (counted wrong where labelled).
-GT: 0 unchanged, 1..C change classes, IGNORE unlabelled. With more than one
-change class, a table per type follows: its matched class, its labelled
-pixels, producer's and user's accuracy.
+  drl-np evaluate my_map.tif oscd/rennes-cm.tif --gt-encoding 1-2
+
+MAP: 0 unchanged, 1..K change types; the file's nodata (else 255 in a uint8
+map, 65535 in a uint16 map) is masked and counted wrong where labelled.
+GT: any common encoding (see --gt-encoding); the one read is printed. With
+more than one change class, a table per type follows: its matched class, its
+labelled pixels, producer's and user's accuracy.
 """
 
 
@@ -190,21 +198,41 @@ def build_parser():
                         "(default: the method's)")
     a.add_argument("--unit", choices=("superpixel", "pixel"), default="superpixel",
                    help="sample unit of the DRLnet family (default: superpixel)")
-    a.add_argument("--scaling", choices=("joint", "per-date"), default="joint",
-                   help="band scaling of the DRLnet family: 'joint' min-max over both "
-                        "dates (the paper's, for radiometrically corrected pairs; default) "
-                        "or 'per-date', which first standardises each date's bands and so "
-                        "removes gain and offset differences between the dates")
+    a.add_argument("--preset", choices=("default", "paper"), default="default",
+                   help="configuration of the DRLnet family: 'default' (what works on "
+                        "real pairs) or 'paper' (the DRLnet paper's exact configuration); "
+                        "options given explicitly win over it")
+    a.add_argument("--scaling", choices=("auto", "joint", "per-date", "invariant"),
+                   help="radiometry of the two dates before the joint min-max of the DRLnet "
+                        "family: 'joint' none (the paper's, for radiometrically corrected "
+                        "pairs), 'per-date' standardise each date's bands, 'invariant' map T2 "
+                        "onto T1 over unchanged (IRMAD-invariant) pixels, 'auto' choose from "
+                        "the data (default: the preset's, 'auto'; 'joint' for the paper)")
+    a.add_argument("--region-statistic", choices=("interior", "mean", "centre"),
+                   help="whose change a region takes: the mean over its member pixels whose "
+                        "window lies inside it, over all its pixels, or its centre window "
+                        "(default: the preset's, 'interior'; 'centre' for the paper)")
     a.add_argument("--threshold", choices=("ggki", "ki", "otsu", "kmeans"),
                    help="decision rule between changed and unchanged (default: the "
                         "method's: GGKI for the DRLnet family, the published rule for peers)")
-    a.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    a.add_argument("--seed", type=_seed, default=0, help="random seed (default: 0)")
     a.add_argument("-p", "--param", type=_param, action="append", default=[],
                    metavar="KEY=VALUE",
                    help="any other parameter of drl_np.analyse or the method, "
-                        "repeatable, e.g. -p n_segments=2000 -p finetune_epochs=5")
+                        "repeatable, e.g. -p n_segments=2000 -p finetune_epochs=5; "
+                        "'-p help' lists the method's keys")
     a.add_argument("--pixel-size", type=_positive_float, metavar="S",
                    help="pixel side in metres, for areas (default: from the GeoTIFF)")
+
+    gt_opts = _Parser(add_help=False)
+    g = gt_opts.add_argument_group("ground truth")
+    g.add_argument("--gt-encoding", choices=ENCODINGS, default="auto",
+                   help="how the ground truth is coded: 0-1, 0-255 (255 changed), 1-2 "
+                        "(OSCD: 1 unchanged, 2 changed, 0 no data), 0-1-255 (255 ignore), "
+                        "multiclass (0 unchanged, 1..C, 255 ignore); default: auto, "
+                        "detected from the values and printed")
+    g.add_argument("--ignore", type=int, metavar="V",
+                   help="a further ground-truth value of unlabelled pixels")
 
     parser = _Parser(
         prog="drl-np",
@@ -214,10 +242,11 @@ def build_parser():
                "  drl-np evaluate result/cda_map.tif gt.tif\n\n"
                "'drl-np COMMAND --help' shows each command's options.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"drl-np {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser(
-        "run", parents=[analysis, common], help="analyse a pair of images",
+        "run", parents=[analysis, gt_opts, common], help="analyse a pair of images",
         description="Analyse two co-registered images T1, T2 (GeoTIFF/TIFF, PNG,\n"
                     "BMP, JPEG, .npy, .mat) or a .npz pair, and write the maps,\n"
                     "figures and report to DIR.",
@@ -228,11 +257,17 @@ def build_parser():
                      help=".npz with arrays t1, t2 (and optional gt, mask, bands)")
     run.add_argument("--out", required=True, metavar="DIR", help="output directory")
     run.add_argument("--gt", metavar="GT",
-                     help="ground truth for scoring: 0 unchanged, 1..C classes, 255 ignore")
+                     help="ground truth for scoring (see --gt-encoding)")
     run.add_argument("--bands", type=_bands, metavar="1,2,3",
                      help="1-based bands to use, same for both dates (default: all)")
     run.add_argument("--nodata", type=_nodata, metavar="V",
                      help="nodata value (default: the GeoTIFF's GDAL_NODATA tag)")
+    lay = run.add_mutually_exclusive_group()
+    lay.add_argument("--bands-first", dest="channel_axis", action="store_const", const=0,
+                     help="arrays in .npy/.mat/.npz are (B, M, N), bands first (the layout "
+                          "rasterio reads); default: inferred from the shape")
+    lay.add_argument("--bands-last", dest="channel_axis", action="store_const", const=-1,
+                     help="arrays in .npy/.mat/.npz are (M, N, B), bands last")
     run.add_argument("--var", metavar="NAME",
                      help="array name in .mat files; NAME1,NAME2[,NAME3] for T1, T2, GT")
 
@@ -241,21 +276,20 @@ def build_parser():
         help="run the whole job on the built-in synthetic scene",
         description="Generate the built-in synthetic 256x256, 4-band scene with 4\n"
                     "change types, analyse it, write all outputs and print the\n"
-                    "accuracy against its ground truth. DRLnet2 takes a minute or two.",
+                    "accuracy against its ground truth. DRLnet2 takes about 10 s (40 s\n"
+                    "the first time, which compiles the Numba kernels); raw-km about 8 s.",
         epilog=_DEMO_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     demo.add_argument("--out", default="drl_np_demo", metavar="DIR",
                       help="output directory (default: drl_np_demo)")
 
     ev = sub.add_parser(
-        "evaluate", parents=[common], help="score an existing map against ground truth",
+        "evaluate", parents=[gt_opts, common], help="score an existing map against ground truth",
         description="Score a change or change-analysis map against ground truth:\n"
                     "binary metrics always, change-type metrics (with the best\n"
                     "type-to-class matching) when GT has more than one change class.",
         epilog=_EVAL_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     ev.add_argument("map", metavar="MAP", help="map file (e.g. cda_map.tif)")
     ev.add_argument("gt", metavar="GT", help="ground-truth file")
-    ev.add_argument("--ignore", type=int, default=_IGNORE,
-                    help="ground-truth value of unlabelled pixels (default: 255)")
     ev.add_argument("--json", action="store_true", help="print the scores as JSON")
 
     pl = sub.add_parser(
@@ -298,13 +332,34 @@ def _uint_map(labels):
     return np.where(lab < 0, 255, lab).astype(np.uint8), 255
 
 
+def _schedule_of(args):
+    return tuple(args.schedule) if args.schedule is not None else _DEFAULT_SCHEDULE
+
+
 def _analysis_params(args):
-    params = dict(args.param)
+    params = dict(args.checked_params)
     if args.schedule is not None:
         params["schedule"] = tuple(args.schedule)
     if getattr(args, "threshold", None) is not None:
         params["threshold"] = args.threshold
     return params
+
+
+def _check_params(args):
+    """Parse every -p value against the method's specs (before any work)."""
+    if any(k == "help" for k, _ in args.param):
+        keys = ", ".join(sorted(METHOD_PARAMS[args.method])) or "none"
+        raise _UsageError(f"-p keys of --method {args.method}: {keys}")
+    try:
+        args.checked_params = parse_params(args.method, args.param)
+    except ParamError as exc:
+        raise _UsageError(str(exc)) from None
+
+
+def _output_names(args):
+    """Every file a run may write into --out (for the checks before the work)."""
+    return list(_FIXED_OUTPUTS) + [f"map_K{k}.{e}" for k in _schedule_of(args)
+                                   for e in ("tif", "png")]
 
 
 def _analyse(t1, t2, args, valid):
@@ -314,11 +369,22 @@ def _analyse(t1, t2, args, valid):
              t1.shape[0], t1.shape[1], t1.shape[2], args.method, args.seed)
     return drl_np.analyse(t1, t2, method=args.method, random_state=args.seed,
                           mask=valid, nodata=getattr(args, "nodata", None),
-                          unit=args.unit, scaling=args.scaling,
-                          **_analysis_params(args))
+                          unit=args.unit, scaling=args.scaling, preset=args.preset,
+                          region_statistic=args.region_statistic, **_analysis_params(args))
 
 
-def _check_inputs(r1, r2, gt, gt_path):
+def _check_size_for_method(r1, args):
+    m, n = r1.data.shape[:2]
+    if args.method == "pca-kmeans":
+        h = args.checked_params.get("block_size", 5)
+        if (m // h) * (n // h) < 2:
+            raise InputError(f"the images are {m}x{n} pixels, too small for two {h}x{h} blocks "
+                             "of pca-kmeans; use a larger image, a smaller -p block_size "
+                             "or another --method")
+
+
+def _check_inputs(r1, r2, gt, gt_path, args):
+    io.check_same_grid(r1, r2)
     check_pair(r1.data, r2.data)
     valid = r1.valid & r2.valid
     if not valid.any():
@@ -331,15 +397,7 @@ def _check_inputs(r1, r2, gt, gt_path):
             f"ground truth '{gt_path}' is {gt.shape[0]}x{gt.shape[1]} but the images "
             f"are {r1.data.shape[0]}x{r1.data.shape[1]}; give the ground truth on the "
             "images' pixel grid")
-    if gt is not None and not (gt != _IGNORE).any():
-        raise InputError(
-            f"ground truth '{gt_path}' has no labelled pixel (every value is "
-            f"{_IGNORE} = ignore); use 0 for unchanged and 1..C for change classes")
-    if (r1.georef and r2.georef) and any(
-            not np.array_equal(np.asarray(r1.georef.get(c), dtype=object),
-                               np.asarray(r2.georef.get(c), dtype=object))
-            for c in (33550, 33922, 34264)):
-        log.warning("t1 and t2 have different georeferencing; outputs use t1's")
+    _check_size_for_method(r1, args)
     return valid
 
 
@@ -349,30 +407,18 @@ def _pixel_area(args, r1):
     return io.pixel_area(r1.georef)
 
 
-def _summary_panel(r1, r2, valid, result, gt):
-    """The paper's Fig. 2 in kind: T1, T2, the map at every K_t, CI, GT."""
-    tiles = figures.composite_rgb([r1.data, r2.data], valid=valid,
-                                  band_names=r1.band_names)
-    labels = ["T1", "T2"]
-    for k in sorted(result.maps, reverse=True):
-        tiles.append(figures.label_rgb(result.maps[k]))
-        labels.append(f"K={k}")
-    tiles.append(figures.ramp_rgb(result.ci_map))
-    labels.append("CI")
-    if gt is not None:
-        tiles.append(figures.label_rgb(gt, masked_value=_IGNORE))
-        labels.append("GT")
-    return figures.summary_panel(tiles, labels=labels)
+def _type_names(n):
+    return {0: "unchanged", **{k: f"change type {k}" for k in range(1, n + 1)}}
 
 
 def _job(r1, r2, gt, out_dir, args, inputs, protected, t_read):
-    """Analyse, score and write everything atomically; return (report, paths)."""
-    valid = _check_inputs(r1, r2, gt, inputs.get("gt"))
-    # maps of an earlier run's schedule would sit beside this run's: remove them
-    out = io.AtomicOutputs(out_dir, _FIXED_OUTPUTS, protected, stale=r"map_K\d+\.(tif|png)").check()
+    """Analyse, score and write everything atomically; return the report."""
+    valid = _check_inputs(r1, r2, gt, inputs.get("gt"), args)
+    out = io.AtomicOutputs(out_dir, _output_names(args), protected, manifest=True).check(
+        writable=True)
 
     t0 = time.perf_counter()
-    # the mask carries each file's nodata tag and non-finite pixels;
+    # the mask carries each file's nodata and non-finite pixels;
     # --nodata (if given) also goes to analyse, where it applies to both dates
     result = _analyse(r1.data, r2.data, args, valid)
     t_analysis = time.perf_counter() - t0
@@ -387,28 +433,44 @@ def _job(r1, r2, gt, out_dir, args, inputs, protected, t_read):
     band_labels = None
     if r1.band_names is not None and len(set(r1.band_names)) == len(r1.band_names):
         band_labels = list(r1.band_names)
+    n_types = int(max(result.cda_map.max(initial=0), 0))
     with out:
-        io.write_geotiff(out.stage("cda_map.tif"), cda_u, georef, cda_nd)
-        io.write_png(out.stage("cda_map.png"), figures.label_rgb(result.cda_map))
-        io.write_geotiff(out.stage("ci_map.tif"), ci, georef, float("nan"))
-        io.write_png(out.stage("ci_map.png"), figures.ramp_rgb(ci))
-        for k, m in sorted(result.maps.items(), reverse=True):
-            mu, mnd = _uint_map(m)
-            io.write_geotiff(out.stage(f"map_K{k}.tif"), mu, georef, mnd)
-            io.write_png(out.stage(f"map_K{k}.png"), figures.label_rgb(m))
-        io.write_png(out.stage("summary.png"), _summary_panel(r1, r2, valid, result, gt))
         rep = report.build_report(
             result, t1=r1.data, t2=r2.data, inputs=inputs, pixel_area=area,
-            metrics=metrics, band_labels=band_labels,
-            timings={"read": t_read, "analysis_total": t_analysis,
-                     "write_maps": time.perf_counter() - t0},
-            outputs=sorted(out.names))
+            metrics=metrics, band_labels=band_labels, timings={"read": t_read,
+                                                               "analysis_total": t_analysis})
+        colours = figures.label_colours(max(n_types, 1), masked_value=cda_nd)
+        names = {**_type_names(n_types), cda_nd: "masked"}
+        io.write_geotiff(out.stage("cda_map.tif"), cda_u, georef, cda_nd, colormap=colours,
+                         description="change type (0 unchanged)")
+        with open(out.stage("cda_map.tif.aux.xml"), "w") as f:
+            f.write(io.category_aux_xml(names))
+        io.write_png(out.stage("cda_map.png"),
+                     figures.map_figure(result.cda_map, rep["change_types"], "change types",
+                                        area_unit=area[0] is not None))
+        io.write_geotiff(out.stage("ci_map.tif"), ci, georef, float("nan"),
+                         description="change intensity in [0, 1]")
+        io.write_png(out.stage("ci_map.png"), figures.intensity_figure(ci))
+        for k, m in sorted(result.maps.items(), reverse=True):
+            mu, mnd = _uint_map(m)
+            io.write_geotiff(out.stage(f"map_K{k}.tif"), mu, georef, mnd,
+                             colormap=figures.label_colours(max(k, 1), masked_value=mnd))
+            io.write_png(out.stage(f"map_K{k}.png"),
+                         figures.map_figure(m, report.change_types(m, r1.data, r2.data,
+                                                                   area[0], band_labels),
+                                            f"K = {k}", area_unit=area[0] is not None))
+        io.write_png(out.stage("summary.png"),
+                     figures.summary_figure(r1, r2, valid, result, gt, rep, _IGNORE))
+        rep["timings"]["write_maps"] = time.perf_counter() - t0
+        rep["outputs"] = sorted(out.staged_names() + [io.MANIFEST, "areas.csv",
+                                                      "report.json"])
         with open(out.stage("areas.csv"), "w", newline="") as f:
             f.write(report.areas_csv(rep["change_types"]))
         with open(out.stage("report.json"), "w") as f:
             json.dump(rep, f, indent=2, allow_nan=False)
             f.write("\n")
-    for name in sorted(out.names):
+    _RUN_STATE["committed"] = True
+    for name in rep["outputs"]:
         log.debug("wrote %s", os.path.join(out_dir, name))
     return rep
 
@@ -416,7 +478,8 @@ def _job(r1, r2, gt, out_dir, args, inputs, protected, t_read):
 def _print_summary(rep, out_dir):
     t = rep["totals"]
     share = t["changed_pixels"] / t["valid_pixels"] if t["valid_pixels"] else 0.0
-    print(f"{rep['method']}: {rep['n_change_types']} change types, "
+    n = rep["n_change_types"]
+    print(f"{rep['method']}: {n} change type{'s' if n != 1 else ''}, "
           f"{t['changed_pixels']} changed pixels ({100 * share:.1f}% of "
           f"{t['valid_pixels']} valid)")
     for row in rep["change_types"]:
@@ -424,6 +487,7 @@ def _print_summary(rep, out_dir):
         area_txt = f", {area / 1e4:.2f} ha" if area is not None else ""
         print(f"  type {row['type']}: {row['pixels']} px{area_txt}")
     if "metrics" in rep:
+        print(f"ground truth read as {rep['inputs'].get('gt_encoding')}")
         _print_metrics(rep["metrics"])
     print(f"outputs written to {os.path.abspath(out_dir)}: "
           f"{', '.join(rep['outputs'])}")
@@ -474,6 +538,11 @@ def _split_var(var):
     return (names + [None, None, None])[:3]
 
 
+def _read_gt(path, var, args):
+    raw = io.read_labels(path, var=var, name="ground truth")
+    return decode_labels(raw, args.gt_encoding, args.ignore)
+
+
 def _cmd_run(args):
     if args.pair is not None and (args.t1 or args.t2):
         raise _UsageError("give either T1 T2 or --pair PAIR.npz, not both "
@@ -481,32 +550,49 @@ def _cmd_run(args):
     if args.pair is None and not (args.t1 and args.t2):
         raise _UsageError("give two images T1 T2 or --pair PAIR.npz "
                           "(see 'drl-np run --help')")
-    io.AtomicOutputs(args.out).check()      # fail before a long read/analysis
+    _check_params(args)
+    protected = [p for p in (args.pair, args.t1, args.t2, args.gt) if p is not None]
+    # fail before a long read/analysis: a file in the way, an input among the
+    # outputs, a directory that cannot be written
+    io.AtomicOutputs(args.out, _output_names(args), protected, manifest=True).check(
+        writable=True)
     t0 = time.perf_counter()
     v1, v2, vgt = _split_var(args.var)
+    gt_text = None
     if args.pair is not None:
         log.info("reading pair %s", args.pair)
-        r1, r2, gt, _ = io.read_pair(args.pair, bands=args.bands, nodata=args.nodata)
-        protected = [args.pair]
+        r1, r2, gt, _ = io.read_pair(args.pair, bands=args.bands, nodata=args.nodata,
+                                     channel_axis=args.channel_axis)
+        if gt is not None and args.gt is None:
+            gt, gt_text = decode_labels(gt, args.gt_encoding, args.ignore)
     else:
         log.info("reading %s and %s", args.t1, args.t2)
-        r1 = io.read_image(args.t1, bands=args.bands, nodata=args.nodata, var=v1, name="t1")
-        r2 = io.read_image(args.t2, bands=args.bands, nodata=args.nodata, var=v2, name="t2")
+        r1 = io.read_image(args.t1, bands=args.bands, nodata=args.nodata, var=v1, name="t1",
+                           channel_axis=args.channel_axis)
+        r2 = io.read_image(args.t2, bands=args.bands, nodata=args.nodata, var=v2, name="t2",
+                           channel_axis=args.channel_axis)
         gt = None
-        protected = [args.t1, args.t2]
     if args.gt is not None:
-        gt = io.read_labels(args.gt, var=vgt, name="ground truth")
-        protected.append(args.gt)
+        gt, gt_text = _read_gt(args.gt, vgt, args)
+    if gt_text is not None:
+        log.info("ground truth read as %s", gt_text)
     for name, r in (("t1", r1), ("t2", r2)):
+        if "inferred" in r.layout and r.layout.startswith("bands-first"):
+            log.info("%s: array read as bands-first (%d bands of %dx%d pixels); "
+                     "give --bands-last if it is (M, N, B)", name, r.data.shape[2],
+                     r.data.shape[0], r.data.shape[1])
         log.debug("%s: %s, %dx%d, %d of %d bands, nodata %s, %d invalid pixels, "
                   "georeferenced: %s", name, r.path, r.data.shape[0], r.data.shape[1],
                   r.data.shape[2], r.n_file_bands, r.nodata, int((~r.valid).sum()),
                   bool(r.georef))
     inputs = {
         "t1": args.t1, "t2": args.t2, "pair": args.pair, "gt": args.gt,
-        "bands": args.bands, "band_names": r1.band_names,
+        "gt_encoding": gt_text,
+        "bands": args.bands, "band_names": r1.band_names, "layout": r1.layout,
         "file_bands": r1.n_file_bands, "nodata": r1.nodata,
-        "georeferenced": bool(r1.georef), "pixel_size_arg": args.pixel_size,
+        "georeferenced": bool(r1.georef),
+        "crs": (r1.georef["crs"].to_string() if r1.georef.get("crs") is not None else None),
+        "pixel_size_arg": args.pixel_size,
         "unit": args.unit, "seed": args.seed,
     }
     rep = _job(r1, r2, gt, args.out, args, inputs, protected, time.perf_counter() - t0)
@@ -515,9 +601,13 @@ def _cmd_run(args):
 
 
 def _cmd_demo(args):
+    _check_params(args)
+    if args.schedule is None:
+        # the scene has 4 change types; end the paper's schedule at K_T = 4
+        args.schedule = _DEMO_SCHEDULE
+    io.AtomicOutputs(args.out, _output_names(args), manifest=True).check(writable=True)
     from . import datasets
 
-    io.AtomicOutputs(args.out).check()
     log.info("generating the synthetic scene (256x256, 4 bands, 4 change types, seed %d)",
              args.seed)
     t0 = time.perf_counter()
@@ -531,32 +621,41 @@ def _cmd_demo(args):
     gt = np.asarray(gt).astype(np.int64)
     inputs = {"scene": "drl_np.datasets.synthetic_pair", "shape": [256, 256],
               "bands": 4, "n_change_types": 4, "scene_seed": args.seed,
+              "gt_encoding": "multi-class (0 unchanged, 1..4 change types)",
               "unit": args.unit, "seed": args.seed}
-    if args.schedule is None:
-        # the scene has 4 change types; end the paper's schedule at K_T = 4
-        args.schedule = _DEMO_SCHEDULE
     if args.method.startswith("drlnet"):
-        log.info("%s takes a minute or two; 'drl-np demo --method raw-km' is instant",
-                 args.method)
+        log.info("%s takes about 10 s (40 s the first time, which compiles the Numba "
+                 "kernels); 'drl-np demo --method raw-km' about 8 s", args.method)
     rep = _job(r1, r2, gt, args.out, args, inputs, [], time.perf_counter() - t0)
     _print_summary(rep, args.out)
     return 0
 
 
+def _map_masked_value(meta):
+    """Masked value of a map file: its nodata, else 255 (uint8) / 65535 (uint16)."""
+    nd = meta.get("nodata")
+    if nd is not None and math.isfinite(nd) and float(nd).is_integer():
+        return int(nd)
+    return {"uint8": 255, "uint16": 65535}.get(meta.get("dtype"))
+
+
 def _cmd_evaluate(args):
-    pred = io.read_labels(args.map, name="map")
-    gt = io.read_labels(args.gt, name="ground truth")
+    pred, meta = io.read_labels(args.map, name="map", with_meta=True)
+    gt, gt_text = _read_gt(args.gt, None, args)
     if pred.shape != gt.shape:
         raise InputError(
             f"map '{args.map}' is {pred.shape[0]}x{pred.shape[1]} but ground truth "
             f"'{args.gt}' is {gt.shape[0]}x{gt.shape[1]}; give both on one pixel grid")
-    masked_value = 65535 if pred.max(initial=0) > 255 else 255
-    pred = np.where(pred == masked_value, -1, pred)
-    m = _score(gt, pred, ignore=args.ignore)
+    masked_value = _map_masked_value(meta)
+    if masked_value is not None:
+        pred = np.where(pred == masked_value, -1, pred)
+    m = _score(gt, pred)
+    m["gt_encoding"] = gt_text
     if args.json:
         print(json.dumps(report.to_jsonable(m), indent=2))
     else:
         n = m["binary"]["n_pixels"]
+        print(f"ground truth read as {gt_text}")
         print(f"{n} labelled pixels ({m['binary']['n_unpredicted']} masked in the map)")
         _print_metrics(m)
     return 0
@@ -638,8 +737,36 @@ def _cmd_plant(args):
 # entry point
 # --------------------------------------------------------------------------
 
+class _ProgressHandler(logging.StreamHandler):
+    """Progress records (``record.progress = (i, n)``, :mod:`drl_np.progress`)
+    as one redrawn bar on a terminal; every record as a plain line otherwise."""
+
+    width = 24
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.tty = hasattr(stream, "isatty") and stream.isatty()
+        self._open = False
+
+    def emit(self, record):
+        prog = getattr(record, "progress", None)
+        if not self.tty or prog is None:
+            if self._open:
+                self.stream.write("\n")
+                self._open = False
+            return super().emit(record)
+        i, n = prog
+        fill = int(self.width * i / n) if n else self.width
+        bar = "#" * fill + "." * (self.width - fill)
+        self.stream.write(f"\r\033[K{self.format(record)[:100]} [{bar}]")
+        self._open = i < n
+        if not self._open:
+            self.stream.write("\n")
+        self.flush()
+
+
 def _setup_logging(args):
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _ProgressHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("drl-np: %(message)s"))
     level = logging.INFO
     if getattr(args, "quiet", False):
@@ -647,10 +774,28 @@ def _setup_logging(args):
     elif getattr(args, "verbose", False):
         level = logging.DEBUG
     handler.setLevel(level)
+    handler.addFilter(_OnceFilter())
     old_level = log.level
     log.setLevel(level)
     log.addHandler(handler)
     return handler, old_level
+
+
+class _OnceFilter(logging.Filter):
+    """Let each distinct warning through once per run."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = set()
+
+    def filter(self, record):
+        if record.levelno < logging.WARNING:
+            return True
+        key = record.getMessage()
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
 
 
 def _error_line(exc):
@@ -658,6 +803,14 @@ def _error_line(exc):
         where = f" '{exc.filename}'" if exc.filename else ""
         return f"{exc.strerror}{where}"
     return " ".join(str(exc).split()) or type(exc).__name__
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised like KeyboardInterrupt so staged outputs are removed."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
 
 
 def main(argv=None):
@@ -671,10 +824,17 @@ def main(argv=None):
     Returns
     -------
     int
-        0 on success, 2 on a user error (one line on stderr, nothing written).
+        0 on success, 2 on a user error (one line on stderr, nothing written),
+        130 on Ctrl-C and 143 on SIGTERM (staged outputs removed).
     """
     parser = build_parser()
     handler = None
+    old_term = None
+    _RUN_STATE["committed"] = False
+    try:
+        old_term = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:                 # not the main thread
+        pass
     try:
         try:
             args = parser.parse_args(argv)
@@ -687,16 +847,29 @@ def main(argv=None):
         command = {"run": _cmd_run, "demo": _cmd_demo, "evaluate": _cmd_evaluate,
                    "plant": _cmd_plant}
         return command[args.command](args)
+    except BrokenPipeError:
+        # the reader of our output went away (e.g. '| head'): stop quietly
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 141
     except (_UsageError, InputError, OSError) as exc:
         print(f"drl-np: error: {_error_line(exc)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("drl-np: interrupted", file=sys.stderr)
-        return 130
+    except (KeyboardInterrupt, _Terminated) as exc:
+        what = "interrupted" if isinstance(exc, KeyboardInterrupt) else "terminated"
+        done = ("after the outputs were written" if _RUN_STATE["committed"]
+                else "; no output written")
+        print(f"drl-np: {what} {done}".replace(" ;", ";"), file=sys.stderr)
+        return 130 if isinstance(exc, KeyboardInterrupt) else 143
     finally:
         if handler is not None:
             log.removeHandler(handler)
             log.setLevel(old_level)
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
 
 
 if __name__ == "__main__":

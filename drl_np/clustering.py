@@ -6,6 +6,7 @@ centroid matrix ``M`` has one row per label, row 0 being the mean DR of the
 unchanged samples (``docs/method.md`` §5).
 """
 import logging
+import time
 
 import numpy as np
 from sklearn.cluster import KMeans
@@ -17,6 +18,8 @@ __all__ = ["kmeans", "change_types", "assign_nearest", "update_centroids_online"
            "one_hot"]
 
 logger = logging.getLogger("drl_np")
+#: k-means of at least this many samples says when it starts and ends
+_LOG_KMEANS_FROM = 20000
 
 
 def kmeans(samples, n_clusters, rng, n_init=10, what="samples"):
@@ -41,8 +44,14 @@ def kmeans(samples, n_clusters, rng, n_init=10, what="samples"):
     # one thread: the problems are small, OpenMP threads spin badly on a busy
     # 2-core machine (40x slower seen), and the result cannot depend on the
     # thread count
+    tic = time.perf_counter()
+    if n >= _LOG_KMEANS_FROM:
+        logger.info("k-means of %d %s into %d clusters (%d starts)...", n, what, n_clusters,
+                    n_init)
     with threadpool_limits(limits=1):
         raw = model.fit_predict(samples)
+    if n >= _LOG_KMEANS_FROM:
+        logger.info("k-means of %d %s done in %.1f s", n, what, time.perf_counter() - tic)
     sizes = np.bincount(raw, minlength=n_clusters)
     first = np.full(n_clusters, n, dtype=np.int64)
     np.minimum.at(first, raw, np.arange(n))
@@ -70,7 +79,9 @@ def change_types(samples, changed, n_types, rng):
     n_changed = int(np.count_nonzero(changed))
     n_distinct = np.unique(samples[changed], axis=0).shape[0] if 1 < n_types <= n_changed else n_changed
     k = min(int(n_types), n_distinct)
-    if k < n_types:
+    if n_changed == 0:
+        logger.info("no changed region: no change types")
+    elif k < n_types:
         logger.warning("only %d changed regions for %d change types (%d distinct); using %d",
                        n_changed, n_types, n_distinct, k)
     if k == 0:

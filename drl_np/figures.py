@@ -1,19 +1,25 @@
-"""Colour pictures of maps, composed with NumPy only (no matplotlib).
+"""Colour pictures of maps.
 
 * :func:`label_rgb` paints a label map with a fixed categorical palette
   (0 unchanged = near-black, masked = mid-grey), so the same type number has
-  the same colour in every map and every run.
+  the same colour in every map and every run; :func:`label_colours` is the
+  same palette as a GeoTIFF colour table.
 * :func:`ramp_rgb` paints a [0, 1] map with a perceptual viridis-like ramp.
 * :func:`composite_rgb` makes a colour composite of a multi-band image with
   a 2–98 % stretch.
-* :func:`summary_panel` tiles these like the paper's Fig. 2.
+* :func:`summary_panel` tiles these like the paper's Fig. 2 (NumPy only).
+* :func:`map_figure`, :func:`intensity_figure` and :func:`summary_figure`
+  draw the PNGs the command line writes, with matplotlib: titles above the
+  images, a legend of the change types (colour, pixel share, area) and a
+  colour bar of the change intensity with a robust (percentile) stretch.
 """
 import colorsys
 
 import numpy as np
 
-__all__ = ["UNCHANGED_RGB", "MASKED_RGB", "palette", "label_rgb", "ramp_rgb",
-           "composite_rgb", "rgb_band_indices", "label_tile", "summary_panel"]
+__all__ = ["UNCHANGED_RGB", "MASKED_RGB", "palette", "label_rgb", "label_colours",
+           "ramp_rgb", "composite_rgb", "rgb_band_indices", "label_tile", "summary_panel",
+           "robust_range", "map_figure", "intensity_figure", "summary_figure"]
 
 UNCHANGED_RGB = (20, 20, 20)
 MASKED_RGB = (128, 128, 128)
@@ -233,3 +239,196 @@ def summary_panel(tiles, columns=4, tile_size=384, gap=6, labels=None):
         x = gap + c * (tw + gap)
         panel[y:y + t.shape[0], x:x + t.shape[1]] = t
     return panel
+
+
+def label_colours(n, masked_value=255):
+    """The colours of :func:`label_rgb` as a colour table ``{value: (r, g, b)}``:
+    0 unchanged, 1..n types and ``masked_value``."""
+    table = {0: UNCHANGED_RGB}
+    for k, rgb in enumerate(palette(n), start=1):
+        table[k] = tuple(int(c) for c in rgb)
+    table[masked_value] = MASKED_RGB
+    return table
+
+
+def robust_range(values, low=2.0, high=98.0):
+    """(vmin, vmax): the ``low``-``high`` percentiles of the finite values, so a
+    few extreme pixels do not squeeze the rest into one colour; falls back to
+    min-max when the percentiles coincide, and to (0, 1) without values."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return 0.0, 1.0
+    lo, hi = np.percentile(v, [low, high])
+    if not hi > lo:
+        lo, hi = float(v.min()), float(v.max())
+    if not hi > lo:
+        hi = lo + 1.0
+    return float(lo), float(hi)
+
+
+# --------------------------------------------------------------------------
+# matplotlib figures (imported on use: the command line starts without it)
+# --------------------------------------------------------------------------
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _to_rgb(fig):
+    """Render a figure to an (H, W, 3) uint8 array and close it."""
+    plt = _plt()
+    fig.canvas.draw()
+    rgba = np.asarray(fig.canvas.buffer_rgba())
+    out = np.array(rgba[:, :, :3], dtype=np.uint8)                     # (H, W, 3)
+    plt.close(fig)
+    return out
+
+
+def _panel_inches(shape, longest=6.0):
+    m, n = shape[:2]
+    s = max(m, n)
+    return longest * n / s, longest * m / s
+
+
+def _legend_entries(rows, with_area):
+    from matplotlib.patches import Patch
+
+    handles = [Patch(facecolor=np.array(UNCHANGED_RGB) / 255, edgecolor="0.5",
+                     label="unchanged")]
+    cols = palette(max(len(rows), 1))
+    for r in rows:
+        share = r.get("fraction")
+        pct = None if share is None else 100 * share
+        text = f"type {r['type']}" if pct is None else \
+            f"type {r['type']}: {pct:.1f} %" if pct >= 0.1 or pct == 0 else \
+            f"type {r['type']}: {pct:.2g} %"
+        if with_area and r.get("area_m2") is not None:
+            text += f", {r['area_m2'] / 1e4:.2f} ha"
+        handles.append(Patch(facecolor=cols[r["type"] - 1] / 255, edgecolor="0.5",
+                             label=text))
+    return handles
+
+
+def map_figure(labels, rows, title, area_unit=True):
+    """A change-type map with its title above and a legend beside it.
+
+    Parameters
+    ----------
+    labels : ndarray of int, shape (M, N)
+        0 unchanged, 1..K types, negative masked.
+    rows : list of dict
+        :func:`drl_np.report.change_types` rows of this map (share, area).
+    title : str
+    area_unit : bool
+        Whether the rows carry areas (shown in ha).
+
+    Returns
+    -------
+    ndarray of uint8, shape (H, W, 3)
+    """
+    plt = _plt()
+    w, h = _panel_inches(np.shape(labels))
+    fig = plt.figure(figsize=(w + 2.8, h + 0.7), dpi=120)
+    ax = fig.add_axes([0.02, 0.02, w / (w + 2.8) * 0.96, h / (h + 0.7) * 0.92])
+    ax.imshow(label_rgb(labels), interpolation="nearest")
+    ax.set_title(title, fontsize=11)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    fig.legend(handles=_legend_entries(rows, area_unit), loc="center right",
+               fontsize=8, frameon=False)
+    return _to_rgb(fig)
+
+
+def intensity_figure(ci, title="change intensity"):
+    """The change-intensity map with a colour bar, stretched between the 2nd
+    and 98th percentiles of its valid pixels (NaN masked, grey)."""
+    plt = _plt()
+    ci = np.asarray(ci, dtype=np.float64)
+    lo, hi = robust_range(ci)
+    w, h = _panel_inches(ci.shape)
+    fig, ax = plt.subplots(figsize=(w + 1.6, h + 0.7), dpi=120)
+    cmap = plt.get_cmap("viridis").with_extremes(bad=np.array(MASKED_RGB) / 255)
+    im = ax.imshow(np.ma.masked_invalid(ci), cmap=cmap, vmin=lo, vmax=hi,
+                   interpolation="nearest")
+    ax.set_title(title, fontsize=11)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    bar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03, extend="both")
+    bar.set_label(f"2-98 % stretch ({lo:.3g} to {hi:.3g})", fontsize=8)
+    fig.tight_layout()
+    return _to_rgb(fig)
+
+
+def _gt_rgb(gt, ignore, matching):
+    """Ground truth coloured by the matched change type: class c is painted
+    with the colour of the type matched to it (light grey when none or when
+    the ground truth is binary: white)."""
+    gt = np.asarray(gt).astype(np.int64)
+    out = np.empty(gt.shape + (3,), np.uint8)
+    out[:] = UNCHANGED_RGB
+    out[gt == ignore] = MASKED_RGB
+    classes = [int(c) for c in np.unique(gt[(gt > 0) & (gt != ignore)])]
+    by_class = {}
+    for t, c in (matching or {}).items():
+        if c is not None:
+            by_class[int(c)] = int(t)
+    cols = palette(max([1] + list(by_class.values())))
+    for c in classes:
+        t = by_class.get(c)
+        out[gt == c] = cols[t - 1] if t is not None and t > 0 else (235, 235, 235)
+    return out
+
+
+def summary_figure(r1, r2, valid, result, gt, rep, ignore=255):
+    """The paper's Fig. 2 in kind: T1, T2, the map at every K_t, the change
+    intensity, and the ground truth coloured by the matched types; one
+    legend of the final map's types."""
+    plt = _plt()
+    tiles = composite_rgb([r1.data, r2.data], valid=valid, band_names=r1.band_names)
+    panels = [("T1", tiles[0]), ("T2", tiles[1])]
+    for k in sorted(result.maps, reverse=True):
+        panels.append((f"K = {k}", label_rgb(result.maps[k])))
+    ci = np.asarray(result.ci_map, dtype=np.float64)
+    panels.append(("change intensity", ci))
+    if gt is not None:
+        matching = None
+        m = rep.get("metrics") or {}
+        if "multiclass" in m:
+            matching = m["multiclass"]["matching"]
+            title = "ground truth (matched type colours)"
+        else:
+            title = "ground truth (changed: white)"
+        panels.append((title, _gt_rgb(gt, ignore, matching)))
+    cols = min(4, len(panels))
+    rows = -(-len(panels) // cols)
+    w, h = _panel_inches(ci.shape, 3.2)
+    fig = plt.figure(figsize=(cols * (w + 0.3), rows * (h + 0.5) + 0.9), dpi=110)
+    grid = fig.add_gridspec(rows + 1, cols, height_ratios=[h + 0.5] * rows + [0.9])
+    lo, hi = robust_range(ci)
+    for i, (title, img) in enumerate(panels):
+        ax = fig.add_subplot(grid[i // cols, i % cols])
+        if img.ndim == 2:
+            cmap = plt.get_cmap("viridis").with_extremes(bad=np.array(MASKED_RGB) / 255)
+            im = ax.imshow(np.ma.masked_invalid(img), cmap=cmap, vmin=lo, vmax=hi,
+                           interpolation="nearest")
+            fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02)
+        else:
+            ax.imshow(img, interpolation="nearest")
+        ax.set_title(title, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    lax = fig.add_subplot(grid[rows, :])
+    lax.axis("off")
+    entries = _legend_entries(rep["change_types"],
+                              rep["pixel_area"]["value"] is not None)
+    lax.legend(handles=entries, loc="center", ncol=min(len(entries), 4), fontsize=8,
+               frameon=False, title=f"{rep['method']}: change types (share of valid pixels)",
+               title_fontsize=9)
+    fig.subplots_adjust(left=0.02, right=0.95, top=0.96, bottom=0.02, wspace=0.15, hspace=0.25)
+    return _to_rgb(fig)

@@ -110,4 +110,5 @@ def pretrain_classifier(net, x1, x2, target, epochs, batchsize, engine, rng, upd
 def log_epoch(stage, epoch, n_epochs, start, loss):
     """One line per epoch, modelled on the toolbox's nntrain line."""
     logger.info("%s %d/%d. Took %.3g seconds. Mini-batch mean joint loss is %.6g",
-                stage, epoch + 1, n_epochs, time.perf_counter() - start, loss)
+                stage, epoch + 1, n_epochs, time.perf_counter() - start, loss,
+                extra={"progress": (epoch + 1, n_epochs)})

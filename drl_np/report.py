@@ -15,11 +15,11 @@ import sys
 import numpy as np
 
 __all__ = ["change_types", "score", "build_report", "areas_csv", "package_versions",
-           "peak_memory_mib", "to_jsonable", "AREA_COLUMNS"]
+           "peak_memory_mib", "to_jsonable", "AREA_COLUMNS", "MEAN_CHANGE_PREFIX"]
 
 _PACKAGES = (("drl_np", "drl_np"), ("numpy", "numpy"), ("scipy", "scipy"),
              ("skimage", "skimage"), ("sklearn", "sklearn"), ("numba", "numba"),
-             ("imageio", "imageio"), ("tifffile", "tifffile"))
+             ("imageio", "imageio"), ("rasterio", "rasterio"), ("matplotlib", "matplotlib"))
 
 
 def package_versions():
@@ -155,17 +155,23 @@ def score(gt, cda_map, ignore=255):
 AREA_COLUMNS = ("type", "pixels", "fraction", "area_m2", "area_ha")
 
 
+#: Prefix of the mean change columns of ``areas.csv``: the mean of T2 − T1.
+MEAN_CHANGE_PREFIX = "mean_t2_minus_t1_"
+
+
 def areas_csv(rows):
     """CSV text of :func:`change_types` rows: one row per change type with
-    ``type, pixels, fraction, area_m2, area_ha`` and ``mean_change_<band>``
-    columns (empty cells where unknown)."""
+    ``type, pixels, fraction, area_m2, area_ha`` and
+    ``mean_t2_minus_t1_<band>`` columns (the mean change T2 − T1 in input
+    units; empty cells where unknown). Numbers are written in full precision
+    (Python's shortest round-trip form)."""
     bands = list(rows[0]["mean_change"]) if rows else []
     buf = _io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(list(AREA_COLUMNS) + [f"mean_change_{b}" for b in bands])
+    w.writerow(list(AREA_COLUMNS) + [f"{MEAN_CHANGE_PREFIX}{b}" for b in bands])
 
-    def cell(v, fmt="{:.6g}"):
-        return "" if v is None else (fmt.format(v) if isinstance(v, float) else v)
+    def cell(v):
+        return "" if v is None else (repr(float(v)) if isinstance(v, float) else v)
 
     for r in rows:
         area = r["area_m2"]
@@ -222,7 +228,9 @@ def build_report(result, *, t1, t2, inputs, pixel_area=(None, "unknown"),
         "shape": list(cda.shape),
         "thresholds": dict(result.thresholds),
         "regions": n_regions,
-        "n_change_types": int(result.n_change_types),
+        # the types the map holds (a peer asked for K types may find none)
+        "n_change_types": sum(1 for r in rows if r["pixels"] > 0),
+        "n_change_types_requested": int(result.n_change_types),
         "schedule_maps": sorted(int(k) for k in result.maps),
         "pixel_area": {"value": area, "unit": unit},
         "totals": {

@@ -78,8 +78,8 @@ def test_run_geotiff_end_to_end(tmp_path, files, scene, capsys):
     assert err == ""                                    # -q: no progress
     rep = json.loads((out / "report.json").read_text())
     assert 4 in rep["schedule_maps"]                   # raw-km: one map, K_T = 4
-    names = {"cda_map.tif", "cda_map.png", "ci_map.tif", "ci_map.png", "summary.png",
-             "report.json", "areas.csv"}
+    names = {"cda_map.tif", "cda_map.tif.aux.xml", "cda_map.png", "ci_map.tif", "ci_map.png",
+             "summary.png", "report.json", "areas.csv", "drl_np_manifest.json"}
     names |= {f"map_K{k}.{e}" for k in rep["schedule_maps"] for e in ("tif", "png")}
     assert set(os.listdir(out)) == names               # no temporary left-overs
     assert str(out) in stdout and "OA" in stdout
@@ -267,18 +267,78 @@ def _bad(tmp_path, files, scene, case):
         write_geotiff(out / "cda_map.tif", t1, nodata=NODATA)
         return (["run", out / "cda_map.tif", files["t2"], "--out", out] + FAST,
                 "also an input")
+    if case == "a schedule map is an input":
+        os.mkdir(out)
+        write_geotiff(out / "map_K8.tif", t1, nodata=NODATA)
+        return (["run", out / "map_K8.tif", files["t2"], "--out", out] + FAST,
+                "also an input")
+    if case.startswith("-p "):
+        return base + ["-p", case[3:]], "-p " + case[3:].split("=")[0]
+    if case == "unknown -p key lists the true keys":
+        return base + ["-p", "learning_rate=0.1"], "accepted: compactness, n_segments, " \
+            "threshold_statistic, window"
+    if case == "negative seed":
+        return base + ["--seed", "-1"], "seed '-1'"
+    if case == "pca-kmeans on 5x5":
+        np.save(tmp_path / "a.npy", t1[10:15, 10:15])
+        np.save(tmp_path / "b.npy", t2[10:15, 10:15])
+        return (["run", tmp_path / "a.npy", tmp_path / "b.npy", "--out", out,
+                 "--method", "pca-kmeans", "-q"], "too small for two 5x5 blocks")
+    if case in ("different CRS", "shifted grid", "10 m vs 30 m"):
+        import rasterio as rio
+        from rasterio.transform import from_origin
+
+        crs, x0, res = {"different CRS": (32651, 500000, 8), "shifted grid": (32650, 503000, 8),
+                        "10 m vs 30 m": (32650, 500000, 30)}[case]
+        with rio.open(tmp_path / "t2b.tif", "w", driver="GTiff", height=64, width=64,
+                      count=4, dtype="float32", crs=rio.crs.CRS.from_epsg(crs),
+                      transform=from_origin(x0, 3800000, res, res)) as ds:
+            ds.write(np.moveaxis(t2, -1, 0))
+        expected = {"different CRS": "EPSG:32650, t2 in EPSG:32651",
+                    "shifted grid": "+3000, +0 map units", "10 m vs 30 m": "t1 8 x 8, t2 30 x 30"}
+        return ["run", files["t1"], tmp_path / "t2b.tif", "--out", out] + FAST, expected[case]
+    if case == "corrupt tiff":
+        (tmp_path / "cut.tif").write_bytes(open(files["t2"], "rb").read()[:3000])
+        return ["run", files["t1"], tmp_path / "cut.tif", "--out", out] + FAST, "cannot read t2"
+    if case == "unwritable output folder":
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o555)
+        return ["run", files["t1"], files["t2"], "--out", ro / "out"] + FAST, "cannot write"
+    if case == "gt value outside its encoding":
+        write_geotiff(tmp_path / "gt7.tif", np.where(gt > 0, 7, 0).astype(np.uint8))
+        return (base + ["--gt", tmp_path / "gt7.tif", "--gt-encoding", "0-1"],
+                "value 7, which the 0-1 encoding")
     raise AssertionError(case)
 
 
 BAD_CASES = ["missing file", "unreadable file", "different size", "different band count",
              "band out of range", "all nodata", "too few regions",
              "schedule not decreasing", "gt of another size", "out is a file",
-             "output is an input"]
+             "output is an input",
+             # issue 12: each of these ended in a traceback, was accepted, or was
+             # found only after the analysis
+             "a schedule map is an input", "unwritable output folder",
+             "-p finetune_epochs=1.5", "-p learning_rate=abc", "-p alpha=abc", "-p head=abc",
+             "-p branch=abc", "-p batchsize=1e9", "-p learning_rate=-1", "-p sae_epochs=-1",
+             "-p sparsity_target=2", "-p recompute_flags=maybe", "-p window=4",
+             "unknown -p key lists the true keys", "negative seed", "pca-kmeans on 5x5",
+             "different CRS", "shifted grid", "10 m vs 30 m", "corrupt tiff",
+             "gt value outside its encoding"]
+_DRL = {"-p finetune_epochs=1.5", "-p learning_rate=abc", "-p alpha=abc", "-p head=abc",
+        "-p branch=abc", "-p batchsize=1e9", "-p learning_rate=-1", "-p sae_epochs=-1",
+        "-p sparsity_target=2", "-p recompute_flags=maybe"}
 
 
 @pytest.mark.parametrize("case", BAD_CASES)
-def test_bad_input(tmp_path, files, scene, capsys, case):
+def test_bad_input(tmp_path, files, scene, capsys, monkeypatch, case):
     argv, expected = _bad(tmp_path, files, scene, case)
+    if case in _DRL:                            # DRLnet's parameters, on DRLnet
+        argv = [a if a != "raw-km" else "drlnet2" for a in argv]
+    if case == "unwritable output folder" and os.geteuid() == 0:
+        real = os.access                        # root may write anywhere: deny as the OS would
+        monkeypatch.setattr(os, "access", lambda p, m, **kw: False if str(p).endswith("ro")
+                            else real(p, m, **kw))
     before = {p: os.path.getmtime(p) for p in map(str, tmp_path.rglob("*"))}
     code, out, err = run(argv, capsys)
     assert code == 2
@@ -331,6 +391,233 @@ def test_rerun_into_the_same_directory_leaves_one_consistent_result(tmp_path, fi
     assert run(["run", files["t1"], files["t2"], "--out", out] + FAST, capsys)[0] == 0
     assert not (out / "map_K6.tif").exists() and not (out / "map_K6.png").exists()
     assert (out / "map_K4.tif").exists() and (out / "notes.txt").read_text() == "mine"
+
+
+# -- issue 12 -----------------------------------------------------------------------
+
+def test_a_run_never_removes_files_it_did_not_write(tmp_path, files, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "map_K12.tif").write_text("the user's own map")     # named like ours, not ours
+    (out / "map_K3.png").write_text("another")
+    assert run(["run", files["t1"], files["t2"], "--out", out] + FAST, capsys)[0] == 0
+    assert run(["run", files["t1"], files["t2"], "--out", out] + FAST, capsys)[0] == 0
+    assert (out / "map_K12.tif").read_text() == "the user's own map"
+    assert (out / "map_K3.png").read_text() == "another"
+
+
+@pytest.mark.parametrize("encoding,code", [("0/255", lambda g: 255 * g),
+                                           ("1/2", lambda g: g + 1),
+                                           ("0/1", lambda g: g)])
+def test_run_reads_common_gt_encodings(tmp_path, files, scene, capsys, encoding, code):
+    _, _, gt = scene
+    binary = (gt > 0).astype(np.uint8)
+    write_geotiff(tmp_path / "g.tif", code(binary).astype(np.uint8))
+    # the paper preset: on this 64 x 64 scene (27 regions) its map is the better one, and
+    # the test is about reading the ground truth
+    c, stdout, err = run(["run", files["t1"], files["t2"], "--out", tmp_path / "o",
+                          "--gt", tmp_path / "g.tif", "--preset", "paper"] + FAST, capsys)
+    assert c == 0, err
+    rep = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert rep["inputs"]["gt_encoding"].startswith(encoding)
+    assert f"ground truth read as {encoding}" in stdout
+    assert rep["metrics"]["binary"]["oa"] > 0.8            # 0.05 / no changed pixel before
+    assert rep["metrics"]["binary"]["recall"] > 0.5
+    code2, ev, _ = run(["evaluate", tmp_path / "o" / "cda_map.tif", tmp_path / "g.tif",
+                        "--json"], capsys)
+    assert code2 == 0 and json.loads(ev)["binary"]["oa"] == rep["metrics"]["binary"]["oa"]
+
+
+def test_run_bands_first_npy(tmp_path, scene, capsys):
+    t1, t2, _ = scene
+    t1 = np.where(t1 == NODATA, 0, t1)
+    for name, t in (("a", t1), ("b", t2)):
+        np.save(tmp_path / f"{name}.npy", np.moveaxis(t, -1, 0))      # (4, 64, 64)
+    code, _, err = run(["run", tmp_path / "a.npy", tmp_path / "b.npy", "--out", tmp_path / "o",
+                        "--method", "raw-km", "--schedule", "8,4"], capsys)
+    assert code == 0, err and "bands-first" in err
+    rep = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert rep["shape"] == [64, 64] and rep["inputs"]["layout"] == "bands-first (inferred)"
+    code, _, err = run(["run", tmp_path / "a.npy", tmp_path / "b.npy", "--out", tmp_path / "p",
+                        "--bands-first"] + FAST, capsys)
+    assert code == 0, err
+
+
+def test_evaluate_uint16_map_keeps_type_255(tmp_path, capsys):
+    pred = np.array([[255, 255, 0, 65535]], np.uint16)             # type 255 twice, 1 masked
+    gt = np.array([[1, 1, 0, 1]], np.uint8)
+    np.save(tmp_path / "m.npy", pred)
+    np.save(tmp_path / "g.npy", gt)
+    code, out, err = run(["evaluate", tmp_path / "m.npy", tmp_path / "g.npy", "--json"], capsys)
+    assert code == 0, err
+    ev = json.loads(out)
+    assert ev["binary"]["n_unpredicted"] == 1 and ev["binary"]["recall"] == pytest.approx(2 / 3)
+
+
+def test_peer_finding_nothing_says_so(tmp_path, files, scene, capsys):
+    code, stdout, err = run(["run", files["t1"], files["t1"], "--out", tmp_path / "o",
+                             "--method", "irmad", "-q"], capsys)
+    assert code == 0, err
+    assert "irmad: 0 change types, 0 changed pixels" in stdout
+    rep = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert rep["n_change_types"] == 0 and rep["change_types"] == []
+
+
+def test_geotiff_band_descriptions_name_the_csv_columns(tmp_path, scene, capsys):
+    from rasterio.transform import from_origin
+
+    t1, t2, _ = scene
+    t1 = np.where(t1 == NODATA, 0, t1)
+    for name, t in (("a", t1), ("b", t2)):
+        with rasterio.open(tmp_path / f"{name}.tif", "w", driver="GTiff", height=64, width=64,
+                           count=4, dtype="float32", compress="lzw",
+                           crs=rasterio.crs.CRS.from_epsg(32650),
+                           transform=from_origin(500000, 3800000, 10, 10)) as ds:
+            ds.write(np.moveaxis(t, -1, 0))
+            ds.descriptions = ("B2", "B3", "B4", "B8")
+    code, _, err = run(["run", tmp_path / "a.tif", tmp_path / "b.tif", "--out", tmp_path / "o"]
+                       + FAST, capsys)
+    assert code == 0, err
+    with open(tmp_path / "o" / "areas.csv") as f:
+        header = next(csv.reader(f))
+    assert header[-4:] == [f"mean_t2_minus_t1_{b}" for b in ("B2", "B3", "B4", "B8")]
+    with rasterio.open(tmp_path / "o" / "cda_map.tif") as ds:
+        cmap = ds.colormap(1)
+        assert ds.crs.to_epsg() == 32650 and ds.nodata == 255
+    png = np.asarray(__import__("imageio.v3", fromlist=["x"]).imread(tmp_path / "o" / "summary.png"))
+    assert png.shape[0] > 300 and cmap[0][:3] == (20, 20, 20)
+
+
+def test_sigterm_mid_write_leaves_nothing(tmp_path, files, capsys, monkeypatch):
+    import signal
+
+    from drl_np import figures
+
+    def killed(*a, **k):
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise AssertionError("SIGTERM did not stop the run")
+
+    monkeypatch.setattr(figures, "summary_figure", killed)
+    out = tmp_path / "out"
+    code, _, err = run(["run", files["t1"], files["t2"], "--out", out] + FAST, capsys)
+    assert code == 143 and "terminated" in err
+    assert not out.exists()                                  # staged parts removed too
+
+
+def _cli(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "drl_np", *map(str, args)], capture_output=True,
+                          text=True, timeout=120, **kw)
+
+
+def test_version_and_python_m():
+    proc = _cli("--version")
+    assert proc.returncode == 0 and proc.stdout.strip() == f"drl-np {drl_np.__version__}"
+
+
+def test_start_up_loads_no_heavy_module():
+    code = ("import sys, drl_np.cli; "
+            "print(sorted(m for m in ('sklearn', 'scipy', 'numba', 'matplotlib', 'rasterio', "
+            "'skimage') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.stdout.strip() == "[]", proc.stdout + proc.stderr
+
+
+def test_broken_pipe_is_quiet(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "drl_np", "run", "--help"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()                                       # 'drl-np ... | head' gone
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=120)
+    assert "Broken pipe" not in err and "Traceback" not in err
+
+
+def test_progress_bar_on_a_terminal_plain_lines_in_a_log():
+    import io as _io
+    import logging
+
+    from drl_np.cli import _ProgressHandler
+    from drl_np.progress import step
+
+    class Tty(_io.StringIO):
+        def isatty(self):
+            return True
+
+    log = logging.getLogger("drl_np")
+    old = log.level
+    log.setLevel(logging.INFO)
+    streams = {"tty": Tty(), "log": _io.StringIO()}
+    handlers = [_ProgressHandler(s) for s in streams.values()]
+    for h in handlers:
+        log.addHandler(h)
+    try:
+        for i in (1, 2, 3):
+            step("IRMAD iteration", i, 3)
+        log.info("next stage")
+    finally:
+        for h in handlers:
+            log.removeHandler(h)
+        log.setLevel(old)
+    tty, plain = streams["tty"].getvalue(), streams["log"].getvalue()
+    assert tty.count("\r") == 3 and "[########################]" in tty
+    assert tty.endswith("next stage\n") and tty.count("\n") == 2
+    assert plain.splitlines() == ["IRMAD iteration 1/3", "IRMAD iteration 2/3",
+                                  "IRMAD iteration 3/3", "next stage"]
+
+
+def test_irmad_iterations_and_kmeans_report_progress(caplog):
+    import logging
+
+    from drl_np import clustering
+    from drl_np.peers.mad import irmad
+    from drl_np.rng import check_random_state
+
+    rng = np.random.default_rng(0)
+    x1 = rng.normal(size=(300, 3))
+    x2 = x1 + 0.3 * rng.normal(size=x1.shape)
+    with caplog.at_level(logging.INFO, logger="drl_np"):
+        out = irmad(x1, x2, max_iter=5)
+    steps = [r.progress for r in caplog.records if hasattr(r, "progress")]
+    assert steps == [(i, 5) for i in range(1, out["n_iter"] + 1)]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="drl_np"):
+        clustering.kmeans(rng.normal(size=(20000, 2)), 3, check_random_state(0), n_init=1)
+    assert any("k-means of 20000" in r.getMessage() and "done" in r.getMessage()
+               for r in caplog.records)
+
+
+def test_readme_data_example_runs_from_a_fresh_clone(tmp_path):
+    import shlex
+
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
+    lines = [ln.strip() for ln in readme.splitlines()]
+    make = next(ln for ln in lines if ln.startswith("python -c \"from drl_np.datasets"))
+    use = next(ln for ln in lines if ln.startswith("drl-np run --pair scene.npz"))
+    subprocess.run([sys.executable] + shlex.split(make)[1:], cwd=tmp_path, check=True,
+                   timeout=120)
+    proc = subprocess.run([sys.executable, "-m", "drl_np"] + shlex.split(use)[1:] + ["-q"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "cva:" in proc.stdout and "OA" in proc.stdout
+
+
+def test_repeated_warnings_print_once(capsys):
+    import logging
+
+    from drl_np.cli import _OnceFilter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_OnceFilter())
+    log = logging.getLogger("drl_np.test_once")
+    log.addHandler(handler)
+    try:
+        for _ in range(3):
+            log.warning("only 0 changed regions for 4 change types")
+        log.warning("another")
+    finally:
+        log.removeHandler(handler)
+    err = capsys.readouterr().err
+    assert err.count("only 0 changed regions") == 1 and "another" in err
 
 
 # -- plant: a test pair from one image ------------------------------------------

@@ -73,3 +73,15 @@ def test_change_types_caps_k_at_the_changed_count(caplog):
     dr = np.array([[0.0, 0.0], [0.2, 0.0], [5.0, 5.0]])
     assign, centres, counts = init_centroids(dr, np.array([False, False, True]), 4, OctaveRandom(0))
     assert assign.tolist() == [0, 0, 1] and centres.shape == (2, 2) and counts.tolist() == [2, 1]
+
+
+def test_no_changed_region_is_no_warning(caplog):
+    import logging
+
+    from drl_np.clustering import change_types
+
+    with caplog.at_level(logging.INFO, logger="drl_np"):
+        labels, centres = change_types(np.zeros((5, 2)), np.zeros(5, bool), 3, OctaveRandom(0))
+    assert (labels == 0).all() and centres.shape == (0, 2)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "no changed region" in caplog.text

@@ -49,8 +49,8 @@ def test_geotiff_read_bands_last_and_tags(tmp_path, planar):
     assert r.data.shape == (6, 5, 4) and r.data.dtype == np.float64
     np.testing.assert_array_equal(r.data, img)
     assert r.valid.all()
-    assert set(r.georef) == {33550, 33922, 34735}
-    assert tuple(r.georef[34735]) == GEOKEYS
+    assert r.georef["crs"].to_epsg() == 32650
+    assert tuple(r.georef["transform"])[:6] == (8.0, 0.0, 500000.0, 0.0, -8.0, 3800000.0)
     assert r.n_file_bands == 4
 
 
@@ -152,17 +152,21 @@ def test_read_pair_mask_becomes_ignore(tmp_path):
 
 # -- georeferencing ----------------------------------------------------------
 
-def test_pixel_area_from_tags():
-    geo = {33550: (8.0, 8.0, 0.0), 34735: GEOKEYS}
-    assert io.pixel_area(geo) == (64.0, "m2")
-    # ModelTransformation with rotation: |a e - b d|
-    geo = {34264: (3.0, 1.0, 0, 10, 1.0, -2.0, 0, 20, 0, 0, 0, 0, 0, 0, 0, 1), 34735: GEOKEYS}
+def test_pixel_area_from_georef():
+    from rasterio.crs import CRS
+    from rasterio.transform import Affine
+
+    utm = CRS.from_epsg(32650)
+    assert io.pixel_area({"crs": utm, "transform": Affine(8, 0, 5e5, 0, -8, 3.8e6)}) == (64.0, "m2")
+    # rotated grid: |a e - b d|
+    geo = {"crs": utm, "transform": Affine(3.0, 1.0, 10, 1.0, -2.0, 20)}
     assert io.pixel_area(geo)[0] == pytest.approx(7.0)
-    geographic = (1, 1, 0, 1, 1024, 0, 1, 2)
-    area, unit = io.pixel_area({33550: (0.1, 0.1, 0.0), 34735: geographic})
+    area, unit = io.pixel_area({"crs": CRS.from_epsg(4326),
+                                "transform": Affine(0.1, 0, 0, 0, -0.1, 0)})
     assert area is None and "degrees" in unit
-    feet = GEOKEYS[:-1] + (9002,)
-    assert io.pixel_area({33550: (8.0, 8.0, 0.0), 34735: feet})[0] is None
+    # US survey feet (EPSG:2229): 10 ft pixels are 9.29 m2
+    feet = {"crs": CRS.from_epsg(2229), "transform": Affine(10, 0, 0, 0, -10, 0)}
+    assert io.pixel_area(feet)[0] == pytest.approx(100 * 0.3048006096 ** 2)
     assert io.pixel_area({})[0] is None
 
 
@@ -230,3 +234,124 @@ def test_atomic_refuses_file_dir_and_input_overwrite(tmp_path):
     with pytest.raises(InputError, match="is also an input"):
         io.AtomicOutputs(tmp_path, ["cda_map.tif"], protected=[str(inp)]).check()
     assert inp.read_text() == "input"
+
+
+# -- issue 12: nothing of the user's lost, real GeoTIFFs read right ---------------
+
+def _write_rio(path, img, compress=None, crs=32650, x0=500000.0, res=8.0, names=None,
+               tiled=False):
+    rasterio = pytest.importorskip("rasterio")
+    from rasterio.transform import from_origin
+
+    bands = np.moveaxis(img, -1, 0)                                   # (B, M, N)
+    profile = dict(driver="GTiff", height=bands.shape[1], width=bands.shape[2],
+                   count=bands.shape[0], dtype=bands.dtype.name,
+                   crs=rasterio.crs.CRS.from_epsg(crs),
+                   transform=from_origin(x0, 3800000.0, res, res))
+    if compress:
+        profile["compress"] = compress
+    if tiled:
+        profile.update(tiled=True, blockxsize=16, blockysize=16)
+    with rasterio.open(path, "w", **profile) as ds:
+        ds.write(bands)
+        if names:
+            ds.descriptions = tuple(names)
+
+
+@pytest.mark.parametrize("compress", ["lzw", "zstd", "jpeg", "deflate"])
+def test_compressed_and_tiled_geotiffs_are_read(tmp_path, compress):
+    img = image(m=32, n=48, b=3, dtype=np.uint8)
+    p = tmp_path / f"{compress}.tif"
+    _write_rio(p, img, compress=compress, tiled=True, names=["B4", "B3", "B2"])
+    r = io.read_image(p)
+    assert r.data.shape == (32, 48, 3)
+    if compress == "jpeg":                                    # lossy
+        assert np.abs(r.data - img).mean() < 20
+    else:
+        np.testing.assert_array_equal(r.data, img)
+    assert r.band_names == ["B4", "B3", "B2"]                 # band descriptions kept
+    assert io.pixel_area(r.georef) == (64.0, "m2")
+
+
+def test_corrupt_tiff_is_one_quiet_error(tmp_path, capfd):
+    p = tmp_path / "full.tif"
+    _write_rio(p, image(m=64, n=64, b=6, dtype=np.uint16), compress="lzw")
+    cut = tmp_path / "cut.tif"
+    cut.write_bytes(p.read_bytes()[:3000])
+    with pytest.raises(InputError, match="cannot read t1 file"):
+        io.read_image(cut, name="t1")
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""                            # no reader log
+
+
+@pytest.mark.parametrize("t2_kw,what", [({"crs": 32651}, "different coordinate systems"),
+                                        ({"x0": 503000.0}, "shifted grids"),
+                                        ({"res": 30.0}, "different pixel sizes")])
+def test_dates_on_different_grids_are_refused(tmp_path, t2_kw, what):
+    img = image()
+    _write_rio(tmp_path / "a.tif", img)
+    _write_rio(tmp_path / "b.tif", img, **t2_kw)
+    r1, r2 = io.read_image(tmp_path / "a.tif"), io.read_image(tmp_path / "b.tif")
+    with pytest.raises(InputError, match=f"{what}.*gdalwarp"):
+        io.check_same_grid(r1, r2)
+    io.check_same_grid(r1, io.read_image(tmp_path / "a.tif"))      # same grid: fine
+
+
+def test_bands_first_arrays_are_detected_or_forced(tmp_path):
+    img = image(m=40, n=30, b=6)
+    np.save(tmp_path / "bf.npy", np.moveaxis(img, -1, 0))         # (6, 40, 30)
+    r = io.read_image(tmp_path / "bf.npy")
+    assert r.data.shape == (40, 30, 6) and r.layout == "bands-first (inferred)"
+    np.testing.assert_array_equal(r.data, img)
+    np.save(tmp_path / "bl.npy", img)
+    assert io.read_image(tmp_path / "bl.npy").data.shape == (40, 30, 6)
+    cube = image(m=4, n=4, b=4)                                    # ambiguous: as given
+    np.save(tmp_path / "c.npy", cube)
+    np.testing.assert_array_equal(io.read_image(tmp_path / "c.npy").data, cube)
+    r = io.read_image(tmp_path / "c.npy", channel_axis=0)
+    np.testing.assert_array_equal(r.data, np.moveaxis(cube, 0, -1))
+    assert io.infer_channel_axis((6, 400, 400)) == 0
+    assert io.infer_channel_axis((400, 400, 6)) == 2
+
+
+def test_manifest_removes_only_what_an_earlier_run_wrote(tmp_path):
+    (tmp_path / "map_K7.tif").write_text("the user's own file")
+    with io.AtomicOutputs(tmp_path, manifest=True) as out:
+        for name in ("map_K6.tif", "a.txt"):
+            open(out.stage(name), "w").close()
+    assert io.read_manifest(tmp_path) == ["a.txt", "map_K6.tif"]
+    with io.AtomicOutputs(tmp_path, manifest=True) as out:
+        open(out.stage("a.txt"), "w").close()
+    assert not (tmp_path / "map_K6.tif").exists()             # ours, listed: removed
+    assert (tmp_path / "map_K7.tif").read_text() == "the user's own file"
+    assert sorted(os.listdir(tmp_path)) == ["a.txt", io.MANIFEST, "map_K7.tif"]
+
+
+def test_stale_parts_of_dead_runs_are_removed(tmp_path):
+    dead = 2 ** 22 + 12345                                    # above Linux's pid_max default
+    (tmp_path / f".a.txt.{dead}.part").write_text("left by a killed run")
+    (tmp_path / f".notes.txt.{dead}.part").write_text("not ours")
+    (tmp_path / f".a.txt.{os.getppid()}.part").write_text("a live run's")
+    with io.AtomicOutputs(tmp_path, ["a.txt"], manifest=True) as out:
+        open(out.stage("a.txt"), "w").close()
+    left = sorted(os.listdir(tmp_path))
+    assert f".a.txt.{dead}.part" not in left
+    assert f".notes.txt.{dead}.part" in left and f".a.txt.{os.getppid()}.part" in left
+
+
+def test_written_map_carries_colour_table(tmp_path):
+    rasterio = pytest.importorskip("rasterio")
+    from drl_np import figures
+
+    labels = (np.arange(30).reshape(6, 5) % 4).astype(np.uint8)
+    colours = figures.label_colours(3)
+    io.write_geotiff(tmp_path / "m.tif", labels, nodata=255, colormap=colours)
+    with rasterio.open(tmp_path / "m.tif") as ds:
+        cmap = ds.colormap(1)
+    for v, rgb in colours.items():
+        assert cmap[v][:3] == rgb
+    png = figures.label_rgb(labels)
+    for v in range(4):
+        assert tuple(png[labels == v][0]) == colours[v]
+    xml = io.category_aux_xml({0: "unchanged", 2: "change type 2"})
+    assert xml.count("<Category>") == 3 and "change type 2" in xml

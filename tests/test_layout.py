@@ -15,7 +15,8 @@ LOWER = {
     "drl_np.decision": {"drl_np._validation", "drl_np.ggki"},
     "drl_np.clustering": {"drl_np._validation"},
 }
-UPPER = {"drl_np", "drl_np.api", "drl_np.cli", "drl_np.io", "drl_np.report", "drl_np.figures"}
+UPPER = {"drl_np", "drl_np.__main__", "drl_np.api", "drl_np.cli", "drl_np.io", "drl_np.report",
+         "drl_np.figures"}
 
 
 def _module(path):

@@ -324,3 +324,16 @@ def test_constant_band_is_an_input_error():
     t1[:, :, 2] = 7.0
     with pytest.raises(InputError, match="constant"):
         detect_changes(t1, t2, "irmad")
+
+
+def test_pca_kmeans_on_a_tiny_image_is_a_clear_error():
+    t = np.random.default_rng(0).random((5, 5, 3))
+    with pytest.raises(InputError, match="fewer than two 5x5 blocks"):
+        detect_changes(t, t + 1, "pca-kmeans")
+
+
+def test_constant_band_is_counted_from_one():
+    t = np.random.default_rng(0).random((8, 8, 3))
+    t[:, :, 0] = 1.0
+    with pytest.raises(InputError, match="t1 band 1 "):
+        detect_changes(t, t[:, :, ::-1].copy() + 0.5, "mad")

@@ -348,3 +348,33 @@ def test_per_date_scaling_ignores_invalid_pixels():
 def test_unknown_scaling_is_named():
     with pytest.raises(InputError, match="scaling must be one of"):
         scale_pair(np.zeros((2, 2)), np.zeros((2, 2)), scaling="global")
+
+
+def test_default_compactness_follows_land_cover_on_narrow_data():
+    # uint16-like data: two covers 1 % of the range apart, split along a
+    # diagonal, plus a few bright outliers that stretch the min-max scaling
+    m = n = 60
+    rr, cc = np.mgrid[:m, :n]
+    cover = (rr + 0.5 * cc > 40).astype(float)                       # (M, N)
+    rng = np.random.default_rng(0)
+    t = 1000 + 100 * cover[:, :, None] + rng.normal(0, 2, (m, n, 3))
+    t[0, 0] = 10000.0
+    t1, t2 = t, t + rng.normal(0, 2, t.shape)
+    from drl_np.regions import COMPACTNESS, default_compactness, scale_pair
+
+    a, b, v = scale_pair(t1, t2)
+    assert default_compactness(a, b, v) < COMPACTNESS / 10
+    full = rng.random((m, n, 3))
+    assert default_compactness(full, full, np.ones((m, n), bool)) == COMPACTNESS
+
+    def impurity(regions):
+        lab = regions.labels
+        bad = 0
+        for k in np.unique(lab[lab >= 0]):
+            share = cover[lab == k].mean()
+            bad += min(share, 1 - share) * (lab == k).sum()
+        return bad / lab.size
+
+    default = build_regions(t1, t2, n_segments=24)
+    fixed = build_regions(t1, t2, n_segments=24, compactness=COMPACTNESS)
+    assert impurity(default) < 0.5 * impurity(fixed)

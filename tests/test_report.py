@@ -59,7 +59,7 @@ def test_areas_csv_one_row_per_type():
     assert table[0]["type"] == "1" and table[0]["pixels"] == "3"
     assert float(table[0]["area_m2"]) == 192.0
     assert float(table[0]["area_ha"]) == pytest.approx(0.0192)
-    assert float(table[1]["mean_change_band2"]) == -10.0
+    assert float(table[1]["mean_t2_minus_t1_band2"]) == -10.0
     no_area = report.areas_csv(report.change_types(hand_result().cda_map, t1, t2))
     assert list(csv.DictReader(_io.StringIO(no_area)))[0]["area_m2"] == ""
 
@@ -84,6 +84,26 @@ def test_build_report_is_json_and_complete():
     assert set(back["versions"]) >= {"drl_np", "numpy", "scipy", "skimage", "sklearn", "numba"}
     assert back["versions"]["numpy"] == np.__version__
     assert back["peak_memory_mib"] > 1
+
+
+def test_nothing_changed_reports_no_type():
+    t1, t2 = hand_dates()
+    res = hand_result()
+    res.cda_map = np.where(res.cda_map > 0, 0, res.cda_map)     # a peer that found nothing
+    res.n_change_types = 5                                       # ... asked for 5 types
+    rep = report.build_report(res, t1=t1, t2=t2, inputs={})
+    assert rep["n_change_types"] == 0 and rep["change_types"] == []
+    assert rep["n_change_types_requested"] == 5
+
+
+def test_areas_csv_full_precision_and_says_t2_minus_t1():
+    t1, t2 = hand_dates()
+    rows = report.change_types(hand_result().cda_map, t1, t2, pixel_area_m2=38542666.6 / 3)
+    text = report.areas_csv(rows)
+    table = list(csv.DictReader(_io.StringIO(text)))
+    assert float(table[0]["area_m2"]) == rows[0]["area_m2"]       # round-trips exactly
+    assert "e+" not in text
+    assert "mean_t2_minus_t1_band1" in table[0]
 
 
 def test_to_jsonable_nonfinite_and_numpy():
@@ -156,3 +176,42 @@ def test_label_tile_stamps_glyphs():
     assert (box[2:4, 2:8] == 255).all() and (box[4:12, 4:6] == 255).all()
     assert (box[4:12, 2:4] == 0).all()
     assert (out[14:, :] == 100).all() and (out[:, 18:] == 100).all()
+
+
+# -- matplotlib figures (issue 12) ------------------------------------------------
+
+def test_robust_range_ignores_a_few_extremes():
+    ci = np.concatenate([np.linspace(0.0, 0.1, 990), np.full(10, 1000.0), [np.nan]])
+    lo, hi = figures.robust_range(ci)
+    assert lo == pytest.approx(0.002, abs=1e-3) and hi < 0.11      # not min-max (0, 1000)
+    assert figures.robust_range(np.full(5, 0.3)) == (0.3, 1.3)
+    assert figures.robust_range(np.array([np.nan])) == (0.0, 1.0)
+
+
+def test_ground_truth_panel_uses_the_matched_type_colours():
+    gt = np.array([[0, 1, 2, 255]])
+    rgb = figures._gt_rgb(gt, 255, {"1": 2, "2": 1, "3": None})  # type -> class
+    pal = figures.palette(3)
+    assert tuple(rgb[0, 1]) == tuple(pal[1])                      # class 1 <- type 2
+    assert tuple(rgb[0, 2]) == tuple(pal[0])                      # class 2 <- type 1
+    assert tuple(rgb[0, 3]) == figures.MASKED_RGB
+    assert tuple(rgb[0, 0]) == figures.UNCHANGED_RGB
+
+
+def test_map_and_intensity_figures_have_room_for_legend_and_colour_bar():
+    lab = np.zeros((40, 60), int)
+    lab[5:15, 5:15] = 1
+    lab[20:30, 30:50] = 2
+    rows = [{"type": 1, "fraction": 0.04, "area_m2": 1e4}, {"type": 2, "fraction": 0.08,
+                                                           "area_m2": 2e4}]
+    img = figures.map_figure(lab, rows, "K = 2")
+    assert img.dtype == np.uint8 and img.ndim == 3
+    assert img.shape[1] > img.shape[0] * 60 / 40                 # legend beside the map
+    pal = figures.palette(2)
+    flat = img.reshape(-1, 3)
+    for colour in pal:                                            # map and legend patches
+        assert (flat == colour).all(axis=1).sum() > 50
+    ci = np.linspace(0, 1, 2400).reshape(40, 60)
+    ci[0, 0] = np.nan
+    bar = figures.intensity_figure(ci)
+    assert bar.shape[1] > bar.shape[0] * 60 / 40                  # colour bar beside it

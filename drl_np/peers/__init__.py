@@ -144,6 +144,11 @@ def detect_changes(t1, t2, method, mask=None, threshold=None, n_types=4,
         raise InputError("t1/t2 hold NaN or inf at valid pixels; mask them out with mask=")
     if method in ("mad", "irmad", "isfa"):
         _check_bands(x1, x2)
+    if method == "pca-kmeans":
+        h = check_positive_int(options.get("block_size", 5), "block_size")
+        if (t1.shape[0] // h) * (t1.shape[1] // h) < 2:
+            raise InputError(f"a {t1.shape[0]}x{t1.shape[1]} image holds fewer than two "
+                             f"{h}x{h} blocks; use a smaller block_size or a larger image")
     rng = check_random_state(random_state)
     return _compute(t1, t2, x1, x2, valid, method, rule, n_types, rng, options)
 
@@ -237,5 +242,6 @@ def _check_bands(x1, x2):
     for name, x in (("t1", x1), ("t2", x2)):
         flat = np.flatnonzero(x.std(axis=0) == 0)
         if flat.size:
-            raise InputError(f"{name} band {int(flat[0])} is constant over the valid pixels; "
+            raise InputError(f"{name} band {int(flat[0]) + 1} (counting from 1, as --bands "
+                             "does) is constant over the valid pixels; "
                              "drop it (its covariance is singular)")

@@ -10,6 +10,7 @@ import numpy as np
 from scipy import linalg
 from scipy.stats import chi2
 
+from ..progress import step
 from ._stats import weighted_center, weighted_cov
 
 __all__ = ["sfa_eig", "isfa"]
@@ -78,7 +79,9 @@ def isfa(x1, x2, max_iter=50, tol=1e-6):
         lam = np.maximum(lam, _LAMBDA_FLOOR)
         sfa = d @ w                                              # (P, B)
         t = (sfa * sfa / lam).sum(axis=1)                        # (P,)
-        if lam_prev is not None and np.max(np.abs(lam - lam_prev)) < tol:
+        moved = np.max(np.abs(lam - lam_prev)) if lam_prev is not None else np.inf
+        step("ISFA iteration", it, max_iter, f"largest change of lambda {moved:.2g}")
+        if moved < tol:
             converged = True
             break
         lam_prev = lam

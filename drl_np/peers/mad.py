@@ -10,11 +10,16 @@ import numpy as np
 from scipy import linalg
 from scipy.stats import chi2
 
+from ..progress import step
 from ._stats import weighted_center, weighted_cov
 
 __all__ = ["cca", "irmad"]
 
 _SIGMA2_FLOOR = 1e-12
+#: A canonical pair with ``1 - rho`` below this is perfectly correlated up to
+#: rounding (identical dates, or one an affine copy of the other): its MAD
+#: variate is rounding noise, not change, and is set to zero.
+_NO_CHANGE_GAP = 1e-9
 
 
 def cca(x1, x2, w):
@@ -96,9 +101,13 @@ def irmad(x1, x2, max_iter=50, tol=1e-6):
     for it in range(1, max_iter + 1):
         rho, a, b, c1, c2 = cca(x1, x2, w)
         mad = c1 @ a - c2 @ b                                  # (P, B)
+        mad[:, (1.0 - rho) < _NO_CHANGE_GAP] = 0.0             # rounding noise, no change
         sigma2 = np.maximum(2.0 * (1.0 - rho), _SIGMA2_FLOOR)  # (B,)
         z = (mad * mad / sigma2).sum(axis=1)                   # (P,)
-        if rho_prev is not None and np.max(np.abs(rho - rho_prev)) < tol:
+        moved = np.max(np.abs(rho - rho_prev)) if rho_prev is not None else np.inf
+        if max_iter > 1:
+            step("IRMAD iteration", it, max_iter, f"largest change of rho {moved:.2g}")
+        if moved < tol:
             converged = True
             break
         rho_prev = rho

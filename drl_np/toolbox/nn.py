@@ -320,6 +320,20 @@ def nntrain(nn, train_x, train_y, batchsize=100, numepochs=1, val_x=None, val_y=
     return nn, L
 
 
+_NUMBA_NOTED = False
+
+
+def _note_numba_use():
+    """Say once per process that the Numba kernels are being loaded (compiled
+    on the very first run, which takes about half a minute)."""
+    global _NUMBA_NOTED
+    if not _NUMBA_NOTED:
+        _NUMBA_NOTED = True
+        logging.getLogger("drl_np").info(
+            "first use of the Numba kernels in this process: loading them (compiling "
+            "them on the very first run takes about half a minute)")
+
+
 def epoch_function(nn, engine=None):
     """The function ``(nn, x, y, kk, batchsize) -> L`` that runs one epoch.
 
@@ -331,6 +345,7 @@ def epoch_function(nn, engine=None):
     if engine == "numpy":
         return _numpy_epoch
     if _numba.supports(nn):
+        _note_numba_use()
         return _numba.numba_epoch
     if engine == "numba":
         raise InputError("engine='numba' does not support this network's configuration; "
