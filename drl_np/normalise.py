@@ -9,6 +9,8 @@ no-change probability picks invariant pixels, and per band an orthogonal
 regression of t2 on t1 over them maps t2 into t1's radiometry.
 :func:`choose_scaling` picks the scaling of a pair from the data alone.
 """
+import warnings
+
 import numpy as np
 from scipy.stats import chi2
 
@@ -31,9 +33,13 @@ def invariant_pixels(x1, x2):
     """Boolean (P,) mask of the invariant pixels of valid pixel values
     ``x1``, ``x2`` (P, B): IRMAD's no-change probability above
     :data:`INVARIANT_PROBABILITY`."""
-    out = irmad(x1, x2, max_iter=_MAX_ITER, tol=1e-6)
-    p_nochange = chi2.sf(out["chi2"], x1.shape[1])
-    return p_nochange > INVARIANT_PROBABILITY
+    # identical or collinear dates make the CCA ill-conditioned: no pixel is
+    # then trusted as invariant, and the caller falls back
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        out = irmad(x1, x2, max_iter=_MAX_ITER, tol=1e-6)
+        p_nochange = chi2.sf(out["chi2"], x1.shape[1])
+    return np.isfinite(p_nochange) & (p_nochange > INVARIANT_PROBABILITY)
 
 
 def orthogonal_regression(x, y):
