@@ -76,7 +76,7 @@ class DRLnet(BaseEstimator):
     non_sparsity_penalty : float, default 0.1
         Weight of the toolbox's sparsity penalty on the autoencoders' hidden
         units (the paper gives the target only; **choice** ``sparsity_weight``).
-    network_sparsity_penalty : float, default 0.1
+    network_sparsity_penalty : float, default 0.0
         The same penalty on the hidden layers of the network trained on
         pseudo labels (**choice** ``network_sparsity``).
     batchsize : int, default 10
@@ -141,8 +141,8 @@ class DRLnet(BaseEstimator):
 
     def __init__(self, schedule=(25, 15, 8, 5), variant="drlnet2", branch=(100, 50), head=(50, 20),
                  alpha=0.1, learning_rate=0.005, momentum=0.5, sparsity_target=0.05,
-                 non_sparsity_penalty=0.1, network_sparsity_penalty=0.1, batchsize=10, sae_epochs=5, pretrain_epochs=20,
-                 finetune_epochs=10, sae_learning_rate=1.0, pretrain_learning_rate=None,
+                 non_sparsity_penalty=0.1, network_sparsity_penalty=0.0, batchsize=10, sae_epochs=5,
+                 pretrain_epochs=20, finetune_epochs=10, sae_learning_rate=1.0, pretrain_learning_rate=None,
                  threshold="ggki", threshold_statistic="magnitude", count_init="kmeans",
                  recompute_flags=True, change_space="features", pretrain_branch=True, engine=None,
                  random_state=None):
