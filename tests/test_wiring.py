@@ -100,3 +100,18 @@ def test_change_space_input_flags_as_raw_km():
     assert model.thresholds_["K=2"] == raw.thresholds_["ci"]
     with pytest.raises(Exception, match="change_space"):
         DRLnet(**SMALL, change_space="pixels").fit(x1, x2)
+
+
+def test_fit_diagnostics_report_the_fit_of_the_pseudo_labels():
+    x1, x2 = _pairs()
+    learns = DRLnet(**{**SMALL, "pretrain_epochs": 200}, pretrain_learning_rate=2.0).fit(x1, x2)
+    idle = DRLnet(**{**SMALL, "pretrain_epochs": 1}, pretrain_learning_rate=1e-6).fit(x1, x2)
+    d, d0 = learns.diagnostics_["pretrain"], idle.diagnostics_["pretrain"]
+    # the trivial loss is that of the class frequencies: 1/2 sum_c p_c (1 - p_c)
+    freq = np.bincount(learns.labels_per_step_[6] - 1, minlength=6) / x1.shape[0]
+    assert d["trivial_loss"] == pytest.approx(0.5 * np.sum(freq * (1 - freq)))
+    assert d["loss"] < 0.5 * d["trivial_loss"] and d["train_accuracy"] > 0.8
+    assert d0["loss"] > d0["trivial_loss"]                   # an untrained net is worse than constant
+    for k in ("K=4", "K=2"):
+        assert set(learns.diagnostics_[k]) == {"train_accuracy", "loss", "trivial_loss", "branch_change"}
+        assert learns.diagnostics_[k]["branch_change"] > 0
