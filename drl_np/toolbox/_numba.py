@@ -4,12 +4,16 @@ The kernel :func:`_epoch_kernel` fuses what :func:`drl_np.toolbox.nn._numpy_epoc
 (its NumPy twin, tested equal in ``tests/test_toolbox_numba.py``) does per
 minibatch: gather the rows ``kk``, input zero-mask, ``nnff`` (dropout masks,
 running average ``p``), ``nnbp`` and ``nnapplygrads``. The matrix products
-call BLAS through ``np.dot`` (the same dgemm as the NumPy engine's ``@``; at
-batch 10 it beat hand-written loops 2-4x), the element-wise steps are loops
-in the NumPy engine's order of operations, and there is no ``fastmath``: the
-two engines agree to a few units in the last place (the sums of ``mean`` and
-``sum`` may run in another order, and libm's ``exp``/``tanh`` may differ from
-NumPy's SIMD ones by an ulp).
+are the loops of :mod:`._products` (at batch 10 they beat BLAS, whose call
+and packing overhead dominates at these shapes), the sigmoids use the
+vectorisable :func:`._exp.exp`, the element-wise steps are loops in the
+NumPy engine's order of operations, and all buffers are allocated once per
+call. There is no ``fastmath``; the kernels compile with
+``error_model="numpy"`` (a division by zero gives inf/NaN, as in NumPy,
+instead of raising, so that the loops have no exception branch and
+vectorise). The two engines agree to a few units in the last place: the
+products sum in another order than BLAS (with IEEE ``fma``), and
+``exp``/``tanh`` may differ from NumPy's by an ulp.
 
 Data layout (fixed types, so ``cache=True`` compiles once per machine):
 
@@ -26,6 +30,8 @@ Data layout (fixed types, so ``cache=True`` compiles once per machine):
 import numba
 import numpy as np
 
+from ._exp import exp
+from ._products import gemm_nn, gemm_tn
 from .activations import HIDDEN_ACTIVATIONS, OUTPUTS, TANH_OPT_A, TANH_OPT_B
 
 __all__ = ["supports", "numba_epoch"]
@@ -120,7 +126,7 @@ def numba_epoch(nn, train_x, train_y, kk, batchsize):
     return L
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _epoch_kernel(x, y, kk, b0, b1, bs, size, w_flat, vw_flat, w_off, p_flat, p_off, draws,
                   act, out, lr, momentum, l2, beta, rho, in_frac, drop_frac,
                   mask_input, dropout):
@@ -132,26 +138,30 @@ def _epoch_kernel(x, y, kk, b0, b1, bs, size, w_flat, vw_flat, w_off, p_flat, p_
     ``d[i] = (d[i+1] W[i] + beta (-rho / p + (1 - rho) / (1 - p))) .* f'(a[i]) .* dropout``
     (Bishop 5.56); ``dW[i] = d[i+1]' a[i] / m``; ``W <- W - step`` with the
     step ``lr (dW + l2 [0, W(:, 2:)])`` through the momentum ``vW``.
-    ``w_flat``, ``vw_flat`` and ``p_flat`` are updated in place. The matrix
-    products go to BLAS (``np.dot``), as the NumPy engine's ``@`` does.
+    ``w_flat``, ``vw_flat`` and ``p_flat`` are updated in place. The products
+    are the loops of :mod:`._products` (``a W'`` reads the transposed copy
+    ``WT``, refreshed after each update); all buffers are allocated once per
+    call, none in the minibatch loop.
     """
     n = size.shape[0]
     # views of the packed parameters
     W = [w_flat[w_off[i]:w_off[i + 1]].reshape((size[i + 1], size[i] + 1)) for i in range(n - 1)]
     p = [p_flat[p_off[i]:p_off[i + 1]] for i in range(n)]
+    WT = [np.empty((size[i] + 1, size[i + 1])) for i in range(n - 1)]   # W[i]', for a W'
     # work buffers, allocated once per call
     a = [np.empty((bs, size[i] + 1)) for i in range(n)]        # with the bias column; a[n-1] unused
     z = [np.empty((bs, size[i])) for i in range(n)]            # pre-activations; z[n-1] becomes the output
     d = [np.empty((bs, size[i])) for i in range(n)]            # deltas, bias column dropped
-    t = [np.empty((bs, size[i] + 1)) for i in range(n)]        # d[i+1] @ W[i]
+    t = [np.empty((bs, size[i])) for i in range(n)]            # (d[i+1] W[i])(:, 2:end)
     # d[i+1]' @ a[i] of every layer, packed as w_flat, so that nnapplygrads is
-    # one pass over the flat buffers (measured: 25 % of the epoch saved)
+    # one pass over the flat buffers
     g_flat = np.empty(w_flat.shape[0])
     g = [g_flat[w_off[i]:w_off[i + 1]].reshape((size[i + 1], size[i] + 1)) for i in range(n - 1)]
     l2_flat = l2_per_weight(size[1:], size[:-1], w_off, l2)
     sparsity = [np.zeros(size[i]) for i in range(n)]
     for i in range(n - 1):
         a[i][:, 0] = 1.0
+        _transpose(W[i], WT[i])
     draws_per_batch = bs * size[0] if mask_input else 0
     if dropout:
         for i in range(1, n - 1):
@@ -172,45 +182,60 @@ def _epoch_kernel(x, y, kk, b0, b1, bs, size, w_flat, vw_flat, w_off, p_flat, p_
         # -- nnff ----------------------------------------------------------------
         drop_off = base
         for i in range(1, n - 1):
-            np.dot(a[i - 1], W[i - 1].T, z[i])                  # (bs, size[i])
+            gemm_nn(a[i - 1], WT[i - 1], 0, z[i])                # (bs, size[i]) = a[i-1] W[i-1]'
             _hidden_activation(z[i], act, a[i])
             if dropout:
                 _mask_columns(a[i], 1, draws, drop_off, drop_frac)
                 drop_off += bs * size[i]
             if beta > 0:
                 _update_running_mean(a[i], p[i], beta, rho, sparsity[i])
-        np.dot(a[n - 2], W[n - 2].T, z[n - 1])                   # (bs, size[-1])
+        gemm_nn(a[n - 2], WT[n - 2], 0, z[n - 1])                # (bs, size[-1])
         L[l - b0] = _output_and_loss(z[n - 1], y, kk, l * bs, out, d[n - 1])
-        # -- nnbp and nnapplygrads, from the top layer down ----------------------
-        drop_off = base
+        # -- nnbp, from the top layer down ---------------------------------------
         for i in range(n - 2, -1, -1):
             if i >= 1:
-                np.dot(d[i + 1], W[i], t[i])                     # (bs, 1 + size[i]); W is updated after the pass
+                gemm_nn(d[i + 1], W[i], 1, t[i])                 # (bs, size[i]); W is updated after the pass
                 _hidden_delta(t[i], a[i], sparsity[i], beta > 0, act, d[i])
                 if dropout:
                     off = base
                     for h in range(1, i):
                         off += bs * size[h]
                     _mask_columns(d[i], 0, draws, off, drop_frac)
-            np.dot(d[i + 1].T, a[i], g[i])                       # (size[i+1], 1 + size[i])
+            gemm_tn(d[i + 1], a[i], 0, g[i])                     # (size[i+1], 1 + size[i]) = d[i+1]' a[i]
+        # -- nnapplygrads, then the transposed copies --------------------------
         apply_gradient(g_flat, bs, w_flat, vw_flat, lr, momentum, l2_flat, l2 > 0)
+        for i in range(n - 1):
+            _transpose(W[i], WT[i])
     return L
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
+def _transpose(A, AT):
+    """``AT[:] = A'``."""
+    m, k = A.shape
+    for c in range(k):
+        row = AT[c]
+        for r in range(m):
+            row[r] = A[r, c]
+
+
+@numba.njit(cache=True, error_model="numpy")
 def _hidden_activation(z, act, a):
-    """``a[:, 1:] = f(z)``: sigm ``1 / (1 + exp(-z))`` (act 0) or tanh_opt
-    ``1.7159 tanh(2/3 z)`` (act 1)."""
+    """``a[:, 1:] = f(z)``: sigm ``1 / (1 + exp(-z))`` (act 0, with the
+    vectorisable :func:`._exp.exp`) or tanh_opt ``1.7159 tanh(2/3 z)`` (act 1)."""
     m, k = z.shape
     for r in range(m):
-        for j in range(k):
-            if act == 0:
-                a[r, j + 1] = 1.0 / (1.0 + np.exp(-z[r, j]))
-            else:
-                a[r, j + 1] = TANH_OPT_A * np.tanh(TANH_OPT_B * z[r, j])
+        zr = z[r]
+        ar = a[r, 1:]
+        if act == 0:
+            for j in range(k):
+                ar[j] = 1.0 / (1.0 + exp(-zr[j]))
+        else:
+            for j in range(k):
+                ar[j] = TANH_OPT_A * np.tanh(TANH_OPT_B * zr[j])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _mask_columns(arr, first, draws, offset, fraction):
     """``arr[:, first:] .*= rand(m, k) > fraction`` with the (m, k) draws read
     column-major from ``draws[offset:]``."""
@@ -222,20 +247,25 @@ def _mask_columns(arr, first, draws, offset, fraction):
             arr[r, j + first] = arr[r, j + first] * keep
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _update_running_mean(a, p, beta, rho, sparsity):
     """``p = 0.99 p + 0.01 mean(a[:, 1:])`` and the sparsity term of nnbp,
-    ``beta (-rho / p + (1 - rho) / (1 - p))`` (derivative of the KL penalty)."""
+    ``beta (-rho / p + (1 - rho) / (1 - p))`` (derivative of the KL penalty).
+    The column sums run over the rows in order, one row at a time, so that
+    the loop over the units vectorises. ``sparsity`` doubles as the sum."""
     m, k = a.shape
+    s = sparsity
+    s[:] = 0.0
+    for r in range(m):
+        ar = a[r, 1:]
+        for j in range(k - 1):
+            s[j] += ar[j]
     for j in range(k - 1):
-        s = 0.0
-        for r in range(m):
-            s += a[r, j + 1]
-        p[j] = 0.99 * p[j] + 0.01 * (s / m)
-        sparsity[j] = beta * (-rho / p[j] + (1 - rho) / (1 - p[j]))
+        p[j] = 0.99 * p[j] + 0.01 * (s[j] / m)
+        s[j] = beta * (-rho / p[j] + (1 - rho) / (1 - p[j]))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _output_and_loss(a_out, y, kk, start, out, d_out):
     """Output units applied in place to the pre-activations ``a_out`` (m, k),
     the loss, and the output delta ``d_out`` = -e .* a .* (1 - a) (sigm) or
@@ -256,8 +286,9 @@ def _output_and_loss(a_out, y, kk, start, out, d_out):
             for j in range(k):
                 a_out[r, j] = a_out[r, j] / total
         elif out == 0:
+            ar = a_out[r]
             for j in range(k):
-                a_out[r, j] = 1.0 / (1.0 + np.exp(-a_out[r, j]))
+                ar[j] = 1.0 / (1.0 + exp(-ar[j]))
         for j in range(k):
             aj = a_out[r, j]
             e = y[row, j] - aj
@@ -275,22 +306,25 @@ def _output_and_loss(a_out, y, kk, start, out, d_out):
     return 0.5 * loss / m
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _hidden_delta(t, a, sparsity, use_sparsity, act, d):
-    """``d = (t[:, 1:] + sparsity) .* f'(a[:, 1:])`` with ``t = d_next @ W``
+    """``d = (t + sparsity) .* f'(a[:, 1:])`` with ``t = (d_next @ W)(:, 2:end)``
     (Bishop 5.56); f' is ``a (1 - a)`` (sigm) or ``1.7159 * 2/3 (1 - a^2 / 1.7159^2)``."""
     m, k = d.shape
     for r in range(m):
+        tr = t[r]
+        ar = a[r, 1:]
+        dr = d[r]
         for j in range(k):
-            s = t[r, j + 1] + sparsity[j] if use_sparsity else t[r, j + 1]
-            aj = a[r, j + 1]
+            s = tr[j] + sparsity[j] if use_sparsity else tr[j]
+            aj = ar[j]
             if act == 0:
-                d[r, j] = s * (aj * (1.0 - aj))
+                dr[j] = s * (aj * (1.0 - aj))
             else:
-                d[r, j] = s * (_TANH_D1 * (1.0 - _TANH_D2 * (aj * aj)))
+                dr[j] = s * (_TANH_D1 * (1.0 - _TANH_D2 * (aj * aj)))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def l2_per_weight(n_out, n_in, w_off, l2):
     """The L2 weight of every entry of the packed weights: ``l2`` on the
     weights, 0 on the biases (column 0 of each layer's rows), as
@@ -304,7 +338,7 @@ def l2_per_weight(n_out, n_in, w_off, l2):
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def apply_gradient(g, m, w, v, lr, momentum, l2, use_l2):
     """nnapplygrads for all layers at once on the packed buffers, given
     ``g = d_next' a`` (so ``dW = g / m``; ``m = 1`` when ``g`` is already dW): ``step = lr (dW + l2 [0, W(:, 2:)])``
