@@ -524,8 +524,8 @@ def _type_table(rows):
         lines.append(line((cell(r["type"], "{:d}"), cell(r["class"], "{:d}"), str(r["pixels"]),
                            cell(r["producers"], "{:.4f}"), cell(r["users"], "{:.4f}"))))
     lines.append("  (type 0 = unchanged; class = the matched ground-truth class; pixels = "
-                 "labelled pixels of the type; producer's = share of the class given the "
-                 "type, user's = share of the type in the class)")
+                 "labelled pixels of the type; producer's = share of the class's pixels "
+                 "mapped to its type, user's = share of the type's pixels that are the class)")
     return lines
 
 
