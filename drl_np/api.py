@@ -149,7 +149,8 @@ def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
     return AnalysisResult(
         method=method, cda_map=regions.paint(model.labels_), ci_map=regions.paint(model.change_intensity_),
         maps=maps, thresholds=dict(model.thresholds_), regions=regions, losses=dict(model.losses_),
-        timings=timings, params=run_params, n_change_types=int(model.n_change_types_))
+        timings=timings, params=run_params, n_change_types=int(model.n_change_types_),
+        diagnostics=dict(getattr(model, "diagnostics_", {})))
 
 
 def _analyse_peer(t1, t2, method, rng, mask, nodata, schedule, run_params, params):

@@ -242,6 +242,8 @@ def build_report(result, *, t1, t2, inputs, pixel_area=(None, "unknown"),
         },
         "change_types": rows,
         "timings": {**dict(result.timings), **(timings or {})},
+        # DRLnet's fit of its pseudo labels per stage (empty for other methods)
+        "fit_of_pseudo_labels": dict(getattr(result, "diagnostics", {})),
         "peak_memory_mib": peak_memory_mib(),
     }
     if metrics is not None:

@@ -37,6 +37,10 @@ class AnalysisResult:
         Seconds per stage (``regions``, ``pretrain``, ``finetune``, ...).
     params : dict
         Every parameter of the run, the seed included.
+    diagnostics : dict of str to dict
+        DRLnet's fit of its pseudo labels per stage (training accuracy,
+        loss against a constant output's, how far g moved; see
+        :func:`drl_np.recurrent.fit_diagnostics`); empty for other methods.
     n_change_types : int
         Number of change types K of the final map.
     """
@@ -51,6 +55,7 @@ class AnalysisResult:
     timings: Dict[str, float] = field(default_factory=dict)
     params: Dict[str, Any] = field(default_factory=dict)
     n_change_types: int = 0
+    diagnostics: Dict[str, Dict[str, float]] = field(default_factory=dict)
 
     @property
     def change_map(self):
