@@ -171,6 +171,10 @@ def test_run_drlnet2_tiny_writes_every_schedule_map(tmp_path, files, capsys):
     rep = json.loads((out / "report.json").read_text())
     assert rep["schedule_maps"] == [4, 6] and rep["params"]["finetune_epochs"] == 1
     assert rep["regions"] > 6
+    # the fit of the pseudo labels per stage, as the estimator measured it
+    fit = rep["fit_of_pseudo_labels"]
+    assert set(fit) == {"pretrain", "K=4"} and 0 <= fit["K=4"]["train_accuracy"] <= 1
+    assert fit["K=4"]["trivial_loss"] > 0 and fit["K=4"]["branch_change"] > 0
     assert {"map_K6.tif", "map_K4.tif", "map_K6.png", "map_K4.png"} <= set(os.listdir(out))
     with rasterio.open(out / "map_K6.tif") as ds:
         k6 = ds.read(1)
