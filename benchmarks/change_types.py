@@ -6,6 +6,7 @@ Run from the repository root::
 
     python -m benchmarks.change_types table     [--data DIR] [--seeds 0,1,2] [--scenes ...]
     python -m benchmarks.change_types ablations [--data DIR] [--seeds 0] [--binary-seeds 0]
+    python -m benchmarks.change_types representations [--seeds 0,1,2] [--scenes ...]
     python -m benchmarks.change_types render                       # tables from the cache
 
 * Planted scenes: :func:`drl_np.datasets.plant_transitions` on the first date
@@ -15,10 +16,18 @@ Run from the repository root::
 * The ablations run DRLnet2 with one choice changed at a time, on the
   planted scenes (change-type kappa) and on the real binary pairs (binary
   kappa, schedule (25, 15, 8, 5)).
+* ``representations`` asks which sample representation carries the planted
+  types at all: every region gets its majority planted class, the regions
+  truly changed are given (no threshold), and K-means into 4 types runs on
+  each representation of the methods (the raw difference of Raw+KM, the
+  autoencoder features of SAE+KM, DRLnet2's g and DR, with the paper's rates
+  and with the pseudo labels fitted); scored as the table, after matching.
 * Every finished run is appended to ``--cache`` (JSON lines; a run already
   there is not repeated), so two processes can share the work and an
   interrupted run can be finished; the tables go to ``--out``
-  (``benchmarks/RESULTS.md``), sections ``change-types`` and ``ablations``.
+  (``benchmarks/RESULTS.md``), sections ``change-types``, ``ablations`` and
+  ``representations``; each record keeps the commit and source digest it
+  was run at, and the headers name those.
   Seconds are those of ``drl_np.analyse`` in one process, the CPU shared.
 """
 import argparse
@@ -49,8 +58,11 @@ ABLATIONS = {
     "DRLnet1": {"method": "drlnet1"},
     "finetune_epochs=5": {"finetune_epochs": 5},
     "finetune_epochs=20": {"finetune_epochs": 20},
+    "pre-train lr 1.0 (fit s^0)": {"pretrain_learning_rate": 1.0},
     "fit the pseudo labels (pre-train lr 1.0, fine-tune lr 0.1)": {
         "pretrain_learning_rate": 1.0, "learning_rate": 0.1},
+    "fit the pseudo labels, change_space='input'": {
+        "pretrain_learning_rate": 1.0, "learning_rate": 0.1, "change_space": "input"},
     "change_space='input'": {"change_space": "input"},
     "preset='paper'": {"preset": "paper"},
 }
@@ -142,24 +154,83 @@ def jobs_ablations(root, seeds, binary_seeds, scenes):
                        "kind": "binary", "kw": kw}
 
 
+def jobs_representations(root, seeds, scenes):
+    for name, path in multiband_pairs(root):
+        if scenes and name not in scenes:
+            continue
+        for seed in seeds:
+            yield {"key": f"repr|{name}|{seed}", "mode": "representations", "scene": name, "path": str(path),
+                   "seed": seed, "method": "-", "kind": "representations", "kw": {}}
+
+
+#: name -> how a representation is made: (estimator keyword arguments or None
+#: for the raw samples, which part of the fitted model is clustered)
+REPRESENTATIONS = {
+    "x1 - x2 (Raw+KM)": (None, "raw difference"),
+    "[x1, x2]": (None, "raw joint"),
+    "u1 - u2 (SAE+KM)": ("sae", "difference"),
+    "g(x1) - g(x2), DRLnet2": ({}, "branch difference"),
+    "DR, DRLnet2": ({}, "dr"),
+    "DR, DRLnet2, pseudo labels fitted": ({"pretrain_learning_rate": 1.0, "learning_rate": 0.1}, "dr"),
+}
+
+
+def representation_scores(t1, t2, gt, seed):
+    """Change-type kappa of K-means (4 types) on each representation of
+    :data:`REPRESENTATIONS`, the truly changed regions given."""
+    from drl_np import DRLnet, SAEKM
+    from drl_np.clustering import change_types
+    from drl_np.drlnet import forward_all
+    from drl_np.metrics import change_analysis_accuracy
+    from drl_np.regions import build_regions
+    from drl_np.rng import check_random_state
+    regions = build_regions(t1, t2, scaling="auto")
+    inside = regions.labels >= 0
+    votes = np.zeros((regions.n_regions, int(gt.max()) + 1))
+    np.add.at(votes, (regions.labels[inside], gt[inside].astype(np.int64)), 1)
+    changed = votes.argmax(axis=1) > 0          # the region's majority planted class
+    x1, x2 = regions.x1, regions.x2
+    scores, fitted = {}, {}
+    for name, (kw, part) in REPRESENTATIONS.items():
+        if kw is None:
+            rep = x1 - x2 if part == "raw difference" else np.hstack([x1, x2])
+        elif kw == "sae":
+            sae = SAEKM(n_types=4, random_state=seed).fit(x1, x2)
+            rep = sae._encode(x1) - sae._encode(x2)
+        else:
+            key = tuple(sorted(kw.items()))
+            if key not in fitted:
+                model = DRLnet(schedule=PLANTED_SCHEDULE, random_state=seed, **kw)
+                fitted[key] = forward_all(model.fit(x1, x2, regions.members("interior")).network_, x1, x2)
+            dr, h1, h2 = fitted[key]
+            rep = dr if part == "dr" else h1 - h2
+        labels, _ = change_types(rep, changed, 4, check_random_state(seed))
+        scores[name] = change_analysis_accuracy(gt, regions.paint(labels)).kappa
+    return scores
+
+
 def execute(jobs, cache, cache_dir, worker=0, n_workers=1):
     from drl_np.datasets import load_pair
+    info = machine_info()
     done = _load_cache(cache)
     for i, job in enumerate(jobs):
         if i % n_workers != worker or job["key"] in _load_cache(cache) or job["key"] in done:
             continue
-        if job["kind"] == "planted":
+        if job["kind"] in ("planted", "representations"):
             t1, t2, gt = planted(job["scene"], job["path"], job["seed"], cache_dir)
             schedule = PLANTED_SCHEDULE
         else:
             p = load_pair(job["path"]); t1, t2, gt = p.t1, p.t2, p.gt
             schedule = BINARY_SCHEDULE
         try:
-            scores = run(t1, t2, gt, job["method"], job["seed"], schedule, job["kw"], job["kind"])
+            if job["kind"] == "representations":
+                scores = {"representations": representation_scores(t1, t2, gt, job["seed"])}
+            else:
+                scores = run(t1, t2, gt, job["method"], job["seed"], schedule, job["kw"], job["kind"])
         except Exception as exc:       # recorded, so the table says which run failed
             scores = {"error": f"{type(exc).__name__}: {exc}"}
         record = {k: v for k, v in job.items() if k != "path"}
-        record.update(scores)
+        record.update(scores, commit=info["commit"], source=info.get("source"))
         _append(cache, record)
         print(json.dumps(record), flush=True)
 
@@ -251,9 +322,36 @@ def render_ablations(records):
     return "\n".join(out) + "\n"
 
 
+def render_representations(records):
+    rows = [r for r in records if r["mode"] == "representations" and "error" not in r]
+    scenes = sorted({r["scene"] for r in rows})
+    seeds = sorted({r["seed"] for r in rows})
+    out = ["Which representation carries the planted types: the truly changed regions given (each "
+           "region's majority planted class), K-means into 4 types on each representation, change-type "
+           f"kappa after matching; mean over seeds {','.join(map(str, seeds))}. A method's types can be "
+           "no better than its representation allows.", "",
+           "| representation | " + " | ".join(scenes) + " | mean |", "|---" * (len(scenes) + 2) + "|"]
+    for name in REPRESENTATIONS:
+        cells = [np.mean([r["representations"][name] for r in rows if r["scene"] == s]) for s in scenes]
+        out.append(f"| {name} | " + " | ".join(f"{c:.3f}" for c in cells) + f" | {np.mean(cells):.3f} |")
+    return "\n".join(out) + "\n"
+
+
+def _run_info(records):
+    """machine_info() with the commit and source digest the records were run at."""
+    info = machine_info()
+    for field in ("commit", "source"):
+        seen = sorted({str(r[field]) for r in records if r.get(field)})
+        if seen:
+            info[field] = ", ".join(seen)
+        else:
+            info[field] = f"{info[field]} (rendered; the runs predate per-run records)"
+    return info
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("mode", choices=("table", "ablations", "render"))
+    ap.add_argument("mode", choices=("table", "ablations", "representations", "render"))
     ap.add_argument("--data")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--binary-seeds", default="0")
@@ -277,16 +375,20 @@ def main(argv=None):
     elif args.mode == "ablations":
         execute(jobs_ablations(root, seeds, [int(s) for s in args.binary_seeds.split(",")], scenes),
                 args.cache, args.planted_dir, args.worker, args.workers)
+    elif args.mode == "representations":
+        execute(jobs_representations(root, seeds, scenes), args.cache, args.planted_dir,
+                args.worker, args.workers)
     records = list(_load_cache(args.cache).values())
-    info = machine_info()
-    if any(r["mode"] == "table" for r in records):
-        write_section(args.out, "change-types", header_markdown(
-            "Change types on real imagery: planted transitions", info,
-            command="python -m benchmarks.change_types table") + "\n" + render_table(records))
-    if any(r["mode"] == "ablations" for r in records):
-        write_section(args.out, "ablations", header_markdown(
-            "DRLnet2 ablations", info, command="python -m benchmarks.change_types ablations")
-            + "\n" + render_ablations(records))
+    sections = {"table": ("change-types", "Change types on real imagery: planted transitions", render_table),
+                "ablations": ("ablations", "DRLnet2 ablations", render_ablations),
+                "representations": ("representations", "Which representation carries the change types",
+                                    render_representations)}
+    for mode, (section, title, render) in sections.items():
+        mine = [r for r in records if r["mode"] == mode]
+        if mine:
+            write_section(args.out, section, header_markdown(
+                title, _run_info(mine), command=f"python -m benchmarks.change_types {mode}")
+                + "\n" + render(records))
     return 0
 
 

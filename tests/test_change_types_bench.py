@@ -35,3 +35,18 @@ def test_run_scores_as_the_metrics_do_and_tables_render(tmp_path):
            for a, kind in (("default", "planted"), ("alpha=0", "planted"), ("default", "binary"))]
     abl[1]["kappa"] = 0.5
     assert "| alpha=0 | 0.500 | -0.100 |" in ct.render_ablations(abl)
+
+
+def test_representation_scores_cluster_the_truly_changed_regions():
+    t1, t2, gt = synthetic_pair(shape=(80, 80), seed=1)
+    gt = gt.copy()
+    gt[gt > 4] = 4                                 # the probe asks for 4 types
+    scores = ct.representation_scores(t1, t2, gt, seed=0)
+    assert set(scores) == set(ct.REPRESENTATIONS)
+    assert all(-1 <= v <= 1 for v in scores.values())
+    # the synthetic types differ in their spectra: the raw difference separates them
+    assert scores["x1 - x2 (Raw+KM)"] > 0.6
+    recs = [{"mode": "representations", "scene": "s", "seed": 0, "representations": scores}]
+    text = ct.render_representations(recs)
+    assert f"| x1 - x2 (Raw+KM) | {scores['x1 - x2 (Raw+KM)']:.3f} |" in text
+    assert ct._run_info([{"commit": "abc"}])["commit"] == "abc"
