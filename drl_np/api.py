@@ -40,7 +40,8 @@ def _estimator(method, schedule, params, rng, preset="default"):
 
 def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
             schedule=(25, 15, 8, 5), unit="superpixel", window=3, n_segments=None,
-            compactness=None, scaling=None, region_statistic=None, preset="default", **params):
+            compactness=None, scaling=None, region_statistic=None, preset="default", tile=None,
+            halo=None, sample_size=None, workers=None, scheduler=None, **params):
     """Change analysis of a co-registered pair: what changed, and into which type.
 
     Parameters
@@ -82,6 +83,20 @@ def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
     preset : {'default', 'paper'}, default 'default'
         :mod:`drl_np.presets`: 'paper' is the DRLnet paper's configuration
         exactly; parameters given explicitly win over it.
+    tile : int, optional
+        Map tile by tile (``docs/scenes.md``): fit on a sample of
+        ``sample_size`` regions from windows spread over the scene, then map
+        tiles of ``tile`` x ``tile`` pixels read with a ``halo``
+        (:func:`drl_np.scene.fit_scene`). Default: the whole image at once.
+        ``maps`` then holds the final map only.
+    halo : int, optional
+        Pixels read around each tile (default :data:`drl_np.tiles.DEFAULT_HALO`).
+    sample_size : int, optional
+        Regions of the fit with ``tile`` (default
+        :data:`drl_np.scene.DEFAULT_SAMPLE_SIZE`).
+    workers, scheduler : optional
+        With ``tile``: run the tiles on a new local Dask cluster of
+        ``workers`` processes, or on the one at ``scheduler`` (an address).
     **params
         Parameters of the method's estimator (:class:`~drl_np.recurrent.DRLnet`,
         :class:`~drl_np.baselines.SAEKM`, :class:`~drl_np.baselines.RawKM`) or
@@ -121,6 +136,10 @@ def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
                   "window": window, "n_segments": n_segments, "compactness": compactness,
                   "scaling": scaling, "region_statistic": region_statistic, "preset": preset,
                   "nodata": nodata, **params}
+    if tile is not None:
+        from .scene_api import analyse_tiled
+        return analyse_tiled(t1, t2, method, rng, mask, nodata, schedule, run_params, params, tile=tile,
+                             halo=halo, sample_size=sample_size, workers=workers, scheduler=scheduler)
     if method in PEER_METHODS:
         return _analyse_peer(t1, t2, method, rng, mask, nodata, schedule, run_params, params)
 

@@ -1,0 +1,348 @@
+"""Whole scenes: fit on a sample, then map tile by tile in bounded memory
+(``docs/scenes.md``).
+
+1. A streaming pass over the tiles' cores gives the scene's per-band
+   statistics (:class:`drl_np.frontend.BandStats`).
+2. Small sample windows spread over the scene, drawn from the run's one
+   random stream, give a bounded sample: pixels (for IRMAD's invariant
+   pixels and the peers) and, scaled by the front end fitted from 1., the
+   regions of the DRLnet family, cut at each window's core as the tiles'
+   are. The method is fitted on that sample only.
+3. Every tile is read with its halo and mapped with the fitted model:
+   regions, forward pass, the fitted threshold, the nearest change-type
+   centroid (``predict``); or a fitted peer's ``apply``.
+
+The work per tile runs through a runner (:mod:`drl_np.runners`): in this
+process, or on a Dask cluster. Nothing random happens after the fit, so the
+map does not depend on the runner or the order tiles finish in.
+"""
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._validation import InputError, check_positive_int, check_schedule
+from .frontend import BandStats, fit_front_end
+from .methods import METHODS, PEER_METHODS
+from .progress import step, time_left
+from .regions import PIXELS_PER_SEGMENT, REGION_STATISTICS, Members, default_compactness
+from .runners import LocalRunner
+from .scene_regions import RegionSettings, tile_regions
+from .tiles import DEFAULT_HALO, DEFAULT_TILE, Tile, tile_grid
+
+__all__ = ["SceneModel", "TileResult", "fit_scene", "map_tile", "map_scene", "DEFAULT_SAMPLE_SIZE",
+           "DEFAULT_SAMPLE_PIXELS", "SAMPLE_WINDOW"]
+
+logger = logging.getLogger("drl_np")
+
+#: Regions the DRLnet family is fitted on (``docs/scenes.md``: the measured
+#: agreement with the whole-image map and the fit's time and memory).
+DEFAULT_SAMPLE_SIZE = 20000
+#: Valid pixels of the sample for IRMAD's invariant pixels and the peers.
+DEFAULT_SAMPLE_PIXELS = 500000
+#: Core side of the sample windows: small, so the sample comes from many
+#: places of the scene (a 256 x 256 window holds ~1300 regions).
+SAMPLE_WINDOW = 256
+#: Valid pixels per region at the default segmentation, to know how many
+#: sample windows to read first (~50 on the synthetic scene, ~60 on taizhou).
+_PIXELS_PER_REGION_GUESS = 50
+
+
+@dataclass
+class SceneModel:
+    """A method fitted on a scene's sample, ready to map any tile.
+
+    Attributes
+    ----------
+    method : str
+    front_end : FrontEnd or None
+        Region methods: the scene's scaling.
+    settings : RegionSettings or None
+    estimator : DRLnet, SAEKM, RawKM or None
+        Fitted on the sample regions.
+    peer : PeerModel or None
+    halo : int
+    n_change_types : int
+    fit_info : dict
+        Sample sizes, windows, thresholds, timings, losses and diagnostics.
+    """
+
+    method: str
+    front_end: object
+    settings: object
+    estimator: object
+    peer: object
+    halo: int
+    n_change_types: int
+    fit_info: dict = field(default_factory=dict)
+
+    def map_window(self, t1, t2, valid, inner):
+        """Change types (int64, -1 invalid) and intensity (float32, NaN
+        invalid) of the core ``inner`` of a read window (h, w, B)."""
+        if self.peer is not None:
+            cda, ci = self.peer.apply(t1[inner], t2[inner], valid[inner])
+            return cda, ci, 0
+        t1s, t2s = self.front_end.apply(t1, t2, valid)
+        regions = tile_regions(t1s, t2s, valid, inner, self.settings)
+        if regions.n_regions == 0:
+            shape = valid[inner].shape
+            return np.full(shape, -1, np.int64), np.full(shape, np.nan, np.float32), 0
+        members = regions.members(self.settings.statistic)
+        labels, ci = self.estimator.predict(regions.x1, regions.x2, members, return_intensity=True)
+        return (regions.paint(labels)[inner].astype(np.int64),
+                regions.paint(ci.astype(np.float32))[inner], regions.n_regions)
+
+
+@dataclass
+class TileResult:
+    """The maps of one tile's core and what ``report.json`` sums over tiles.
+
+    Attributes
+    ----------
+    cda : ndarray of int64 (h, w)
+    ci : ndarray of float32 (h, w)
+    counts : ndarray of int64 (K + 1,)
+        Pixels per label 0..K.
+    change_sums : ndarray (K + 1, B)
+        Sum of t2 - t1 (input units) per label.
+    n_regions : int
+    seconds : float
+    """
+
+    cda: np.ndarray
+    ci: np.ndarray
+    counts: np.ndarray
+    change_sums: np.ndarray
+    n_regions: int
+    seconds: float
+
+
+def map_tile(shared, tile):
+    """Map one tile: ``shared = (model, source)``; returns a TileResult."""
+    model, source = shared
+    tic = time.perf_counter()
+    t1, t2, valid = source.read(tile.read)
+    cda, ci, n_regions = model.map_window(t1, t2, valid, tile.inner)
+    k = model.n_change_types
+    flat = cda.ravel()
+    keep = flat >= 0
+    lab = flat[keep]
+    diff = (t2[tile.inner] - t1[tile.inner]).reshape(-1, t1.shape[2])[keep]   # (p, B)
+    counts = np.bincount(lab, minlength=k + 1)
+    sums = np.stack([np.bincount(lab, weights=diff[:, b], minlength=k + 1)
+                     for b in range(diff.shape[1])], axis=1)                  # (K + 1, B)
+    return TileResult(cda, ci, counts, sums, int(n_regions), time.perf_counter() - tic)
+
+
+def _window_stats(source, window):
+    t1, t2, valid = source.read(window)
+    return BandStats.of(t1, t2, valid)
+
+
+def _stats_task(source, tile):
+    return _window_stats(source, tile.core)
+
+
+def scene_statistics(source, tiles, runner):
+    """BandStats of every valid pixel of the scene: one pass over the cores."""
+    stats = BandStats(source.bands)
+    for i, (_, part) in enumerate(runner.map(_stats_task, tiles, source), start=1):
+        stats.merge(part)
+        if i == len(tiles) or i % max(1, len(tiles) // 10) == 0:
+            step("statistics", i, len(tiles))
+    return stats
+
+
+# -- the sample ------------------------------------------------------------------
+def _sample_windows(shape, halo, rng):
+    """The sample windows (Tiles of side SAMPLE_WINDOW) in a random order from ``rng``."""
+    windows = tile_grid(shape, SAMPLE_WINDOW, halo)
+    order = rng.randperm(len(windows))
+    return [windows[i] for i in order]
+
+
+def _pixel_rows(reads, limit, rng):
+    """Up to ``limit`` valid core pixels (P, B) of each date from the read
+    windows, a subsample drawn from ``rng`` when there are more."""
+    x1 = np.concatenate([t1[w.inner][v[w.inner]] for w, (t1, _, v) in reads])
+    x2 = np.concatenate([t2[w.inner][v[w.inner]] for w, (_, t2, v) in reads])
+    if x1.shape[0] > limit:
+        keep = np.sort(rng.randperm(x1.shape[0])[:limit])
+        x1, x2 = x1[keep], x2[keep]
+    return x1.astype(np.float64), x2.astype(np.float64)
+
+
+def _pool_regions(reads, front_end, settings):
+    """x1, x2 (n, d) and Members (or None) of the regions of every sample window."""
+    xs1, xs2, mx1, mx2, mreg = [], [], [], [], []
+    offset = 0
+    for w, (t1, t2, valid) in reads:
+        t1s, t2s = front_end.apply(t1, t2, valid)
+        regions = tile_regions(t1s, t2s, valid, w.inner, settings)
+        xs1.append(regions.x1); xs2.append(regions.x2)
+        members = regions.members(settings.statistic)
+        if members is not None:
+            mx1.append(members.x1); mx2.append(members.x2); mreg.append(members.region + offset)
+        offset += regions.n_regions
+    x1, x2 = np.concatenate(xs1), np.concatenate(xs2)
+    if not mreg:
+        return x1, x2, None
+    return x1, x2, Members(np.concatenate(mx1), np.concatenate(mx2), np.concatenate(mreg), offset)
+
+
+def _subsample(x1, x2, members, size, rng):
+    """``size`` of the regions, drawn from ``rng``, with their members."""
+    keep = np.sort(rng.randperm(x1.shape[0])[:size])
+    if members is None:
+        return x1[keep], x2[keep], None
+    new = np.full(x1.shape[0], -1, dtype=np.int64)
+    new[keep] = np.arange(keep.size)
+    sel = new[members.region] >= 0
+    return x1[keep], x2[keep], Members(members.x1[sel], members.x2[sel], new[members.region[sel]],
+                                       keep.size)
+
+
+def fit_scene(source, method="drlnet2", rng=None, *, schedule=(25, 15, 8, 5), tile=DEFAULT_TILE,
+              halo=DEFAULT_HALO, sample_size=DEFAULT_SAMPLE_SIZE, sample_pixels=DEFAULT_SAMPLE_PIXELS,
+              unit="superpixel", window=3, n_segments=None, compactness=None, scaling="auto",
+              region_statistic="interior", preset="default", runner=None, stats=None, **params):
+    """Fit ``method`` on a bounded sample of a scene.
+
+    Parameters
+    ----------
+    source : ArraySource or RasterSource
+    method : str
+        Any of :data:`drl_np.methods.METHODS` but ``pca-kmeans``.
+    rng : OctaveRandom
+        The run's one stream: the sample windows, the pixel and region
+        subsamples and the method's own draws come from it.
+    schedule : sequence of int
+    tile, halo : int
+        The mapping tiles (the statistics pass reads their cores) and the
+        halo also used around the sample windows.
+    sample_size : int
+        Regions the DRLnet family is fitted on.
+    sample_pixels : int
+        Pixels for IRMAD's invariant pixels ('auto' and 'invariant'
+        scaling) and for the peers' statistics.
+    unit, window, n_segments, compactness, scaling, region_statistic, preset
+        As :func:`drl_np.analyse`; ``n_segments`` counts segments of the
+        whole scene.
+    runner : LocalRunner or DaskRunner, optional
+        Runs the statistics pass.
+    stats : BandStats, optional
+        The scene's statistics when already known.
+    **params
+        Parameters of the method (as ``analyse``).
+
+    Returns
+    -------
+    SceneModel
+    """
+    from .api import _estimator
+    from .peers.fitted import fit_peer
+
+    if method not in METHODS:
+        raise InputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    schedule = check_schedule(schedule)
+    sample_size = check_positive_int(sample_size, "sample_size", minimum=schedule[0])
+    sample_pixels = check_positive_int(sample_pixels, "sample_pixels", minimum=2)
+    if region_statistic not in REGION_STATISTICS:
+        raise InputError(f"region_statistic must be one of {', '.join(REGION_STATISTICS)}, "
+                         f"got {region_statistic!r}")
+    runner = runner or LocalRunner()
+    timings = {}
+    tic = time.perf_counter()
+    tiles = tile_grid(source.shape, tile, halo)
+    if stats is None:
+        stats = scene_statistics(source, tiles, runner)
+    if stats.n == 0:
+        raise InputError("no valid pixel: every pixel is non-finite, equal to nodata or outside "
+                         "mask in some band of t1 or t2; check nodata and mask")
+    timings["statistics"] = time.perf_counter() - tic
+
+    tic = time.perf_counter()
+    windows = _sample_windows(source.shape, halo, rng)
+    want = sample_pixels if method in PEER_METHODS else max(sample_pixels // 4,
+                                                            sample_size * _PIXELS_PER_REGION_GUESS)
+    reads, n_read = [], 0
+    while windows and n_read < want:
+        w = windows.pop(0)
+        data = source.read(w.read)
+        reads.append((w, data))
+        n_read += int(data[2][w.inner].sum())
+    px1, px2 = _pixel_rows(reads, sample_pixels, rng)
+    info = {"tile": tile, "halo": halo, "sample_windows": len(reads), "sample_window": SAMPLE_WINDOW,
+            "sample_pixels": int(px1.shape[0]), "scene_valid_pixels": int(stats.n)}
+
+    if method in PEER_METHODS:
+        peer = fit_peer(px1, px2, method, rng, n_types=schedule[-1],
+                        threshold_rule=params.pop("threshold", None), stats=stats, **params)
+        timings["fit"] = time.perf_counter() - tic
+        info.update(timings=timings, thresholds={"ci": peer.threshold}, peer_info=peer.info)
+        n_types = int(peer.centres.shape[0]) if method != "c2va" else int(peer.centres.size)
+        return SceneModel(method, None, None, None, peer, 0, n_types, info)
+
+    front_end = fit_front_end(stats, px1, px2, scaling)
+    if compactness is None:
+        s1, s2 = front_end.apply(px1[None], px2[None], np.ones((1, px1.shape[0]), bool))
+        compactness = default_compactness(s1, s2, np.ones((1, px1.shape[0]), bool))
+    pps = PIXELS_PER_SEGMENT if n_segments is None else stats.n / check_positive_int(n_segments,
+                                                                                   "n_segments")
+    settings = RegionSettings(unit, check_positive_int(window, "window"), float(pps),
+                              float(compactness), region_statistic)
+    x1, x2, members = _pool_regions(reads, front_end, settings)
+    while x1.shape[0] < sample_size and windows:      # fewer regions than guessed: read more
+        more = [(w, source.read(w.read)) for w in windows[:max(1, len(reads) // 2)]]
+        windows = windows[len(more):]
+        reads.extend(more)
+        x1, x2, members = _pool_regions(reads, front_end, settings)
+    del reads
+    n_pooled = x1.shape[0]
+    if n_pooled < schedule[0]:
+        raise InputError(f"only {n_pooled} valid regions for K0 = {schedule[0]} clusters; use a "
+                         "larger scene or a smaller schedule")
+    if n_pooled > sample_size:
+        x1, x2, members = _subsample(x1, x2, members, sample_size, rng)
+    timings["sample"] = time.perf_counter() - tic
+    logger.info("%s: fitting on %d of %d sample regions from %d windows of %dx%d", method, x1.shape[0],
+                n_pooled, info["sample_windows"], SAMPLE_WINDOW, SAMPLE_WINDOW)
+    tic = time.perf_counter()
+    model = _estimator(method, schedule, params, rng, preset)
+    model.fit(x1, x2, members)
+    timings["fit"] = time.perf_counter() - tic
+    info.update(sample_regions=int(x1.shape[0]), pooled_regions=int(n_pooled),
+                compactness=float(compactness), pixels_per_segment=float(pps),
+                scaling_info=front_end.info, timings={**timings, **model.timings_},
+                thresholds=dict(model.thresholds_), losses=dict(model.losses_),
+                diagnostics=dict(getattr(model, "diagnostics_", {})))
+    return SceneModel(method, front_end, settings, model, None, halo, int(model.centroids_.shape[0]),
+                      info)
+
+
+def map_scene(model, source, tiles, runner=None, consume=None):
+    """Map every tile with ``model``; ``consume(tile, TileResult)`` is called
+    in this process as each tile finishes (write it, keep it).
+
+    Returns
+    -------
+    dict
+        ``counts`` (K + 1,), ``change_sums`` (K + 1, B), ``regions`` and
+        ``seconds`` summed over tiles, ``tiles`` and ``wall`` (seconds).
+    """
+    runner = runner or LocalRunner()
+    k = model.n_change_types
+    total = {"counts": np.zeros(k + 1, dtype=np.int64), "change_sums": np.zeros((k + 1, source.bands)),
+             "regions": 0, "seconds": 0.0, "tiles": len(tiles)}
+    start = time.perf_counter()
+    for done, (tile, res) in enumerate(runner.map(map_tile, tiles, (model, source)), start=1):
+        total["counts"] += res.counts
+        total["change_sums"] += res.change_sums
+        total["regions"] += res.n_regions
+        total["seconds"] += res.seconds
+        if consume is not None:
+            consume(tile, res)
+        step("tiles", done, len(tiles), time_left(done, len(tiles), time.perf_counter() - start))
+    total["wall"] = time.perf_counter() - start
+    return total
