@@ -146,11 +146,14 @@ def _stats_task(source, tile):
 
 def scene_statistics(source, tiles, runner):
     """BandStats of every valid pixel of the scene: one pass over the cores."""
-    stats = BandStats(source.bands)
-    for i, (_, part) in enumerate(runner.map(_stats_task, tiles, source), start=1):
-        stats.merge(part)
+    parts = {}
+    for i, (tile, part) in enumerate(runner.map(_stats_task, tiles, source), start=1):
+        parts[tile.index] = part
         if i == len(tiles) or i % max(1, len(tiles) // 10) == 0:
             step("statistics", i, len(tiles))
+    stats = BandStats(source.bands)
+    for index in sorted(parts):        # in raster order: the same sums whoever finished first
+        stats.merge(parts[index])
     return stats
 
 
@@ -323,7 +326,10 @@ def fit_scene(source, method="drlnet2", rng=None, *, schedule=(25, 15, 8, 5), ti
 
 def map_scene(model, source, tiles, runner=None, consume=None):
     """Map every tile with ``model``; ``consume(tile, TileResult)`` is called
-    in this process as each tile finishes (write it, keep it).
+    in this process for each tile in the order of ``tiles``, as soon as it
+    and the tiles before it have finished (so files written from it are the
+    same bytes whatever order a cluster finishes the tiles in; tiles that
+    finish early wait in memory).
 
     Returns
     -------
@@ -336,13 +342,19 @@ def map_scene(model, source, tiles, runner=None, consume=None):
     total = {"counts": np.zeros(k + 1, dtype=np.int64), "change_sums": np.zeros((k + 1, source.bands)),
              "regions": 0, "seconds": 0.0, "tiles": len(tiles)}
     start = time.perf_counter()
+    position = {tile.index: i for i, tile in enumerate(tiles)}
+    waiting, next_up = {}, 0
     for done, (tile, res) in enumerate(runner.map(map_tile, tiles, (model, source)), start=1):
         total["counts"] += res.counts
         total["change_sums"] += res.change_sums
         total["regions"] += res.n_regions
         total["seconds"] += res.seconds
-        if consume is not None:
-            consume(tile, res)
+        waiting[position[tile.index]] = (tile, res)
+        while next_up in waiting:
+            if consume is not None:
+                consume(*waiting[next_up])
+            del waiting[next_up]
+            next_up += 1
         step("tiles", done, len(tiles), time_left(done, len(tiles), time.perf_counter() - start))
     total["wall"] = time.perf_counter() - start
     return total
