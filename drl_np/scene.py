@@ -3,10 +3,11 @@
 
 1. A streaming pass over the tiles' cores gives the scene's per-band
    statistics (:class:`drl_np.frontend.BandStats`).
+   The same pass draws a bounded sample of pixels from every tile, in
+   proportion to its area (IRMAD's invariant pixels, the peers).
 2. Small sample windows spread over the scene, drawn from the run's one
-   random stream, give a bounded sample: pixels (for IRMAD's invariant
-   pixels and the peers) and, scaled by the front end fitted from 1., the
-   regions of the DRLnet family, cut at each window's core as the tiles'
+   random stream, give the regions of the DRLnet family, scaled by the
+   front end fitted from 1. and cut at each window's core as the tiles'
    are. The method is fitted on that sample only.
 3. Every tile is read with its halo and mapped with the fitted model:
    regions, forward pass, the fitted threshold, the nearest change-type
@@ -27,6 +28,7 @@ from .frontend import BandStats, fit_front_end
 from .methods import METHODS, PEER_METHODS
 from .progress import step, time_left
 from .regions import PIXELS_PER_SEGMENT, REGION_STATISTICS, Members, default_compactness
+from .rng import check_random_state
 from .runners import LocalRunner
 from .scene_regions import RegionSettings, tile_regions
 from .tiles import DEFAULT_HALO, DEFAULT_TILE, Tile, tile_grid
@@ -41,9 +43,10 @@ logger = logging.getLogger("drl_np")
 DEFAULT_SAMPLE_SIZE = 20000
 #: Valid pixels of the sample for IRMAD's invariant pixels and the peers.
 DEFAULT_SAMPLE_PIXELS = 500000
-#: Core side of the sample windows: small, so the sample comes from many
-#: places of the scene (a 256 x 256 window holds ~1300 regions).
-SAMPLE_WINDOW = 256
+#: Core side of the sample windows of the regions: small, so the sample
+#: comes from many places of the scene (a 128 x 128 window holds ~330
+#: regions; 20000 regions come from ~60 windows).
+SAMPLE_WINDOW = 128
 #: Valid pixels per region at the default segmentation, to know how many
 #: sample windows to read first (~50 on the synthetic scene, ~60 on taizhou).
 _PIXELS_PER_REGION_GUESS = 50
@@ -135,26 +138,38 @@ def map_tile(shared, tile):
     return TileResult(cda, ci, counts, sums, int(n_regions), time.perf_counter() - tic)
 
 
-def _window_stats(source, window):
-    t1, t2, valid = source.read(window)
-    return BandStats.of(t1, t2, valid)
+def _stats_task(source, item):
+    """BandStats of a tile's core and ``n_pick`` of its valid pixels chosen
+    by a stream seeded with ``seed`` (a seed drawn from the run's stream)."""
+    tile, seed, n_pick = item
+    t1, t2, valid = source.read(tile.core)
+    x1, x2 = t1[valid], t2[valid]                                   # (p, B)
+    if x1.shape[0] > n_pick:
+        keep = np.sort(check_random_state(seed).randperm(x1.shape[0])[:n_pick])
+        x1, x2 = x1[keep], x2[keep]
+    return BandStats.of(t1, t2, valid), x1.astype(np.float64), x2.astype(np.float64)
 
 
-def _stats_task(source, tile):
-    return _window_stats(source, tile.core)
-
-
-def scene_statistics(source, tiles, runner):
-    """BandStats of every valid pixel of the scene: one pass over the cores."""
+def scene_statistics(source, tiles, runner, rng, sample_pixels):
+    """One pass over the tiles' cores: the BandStats of every valid pixel of
+    the scene, and about ``sample_pixels`` valid pixels (P, B) of each date
+    drawn from every tile in proportion to its area (a sample spread over
+    the whole scene)."""
+    area = float(source.shape[0] * source.shape[1])
+    items = [(t, rng.draw_seed(), int(np.ceil(sample_pixels * t.core[2] * t.core[3] / area)))
+             for t in tiles]
     parts = {}
-    for i, (tile, part) in enumerate(runner.map(_stats_task, tiles, source), start=1):
-        parts[tile.index] = part
+    for i, (item, part) in enumerate(runner.map(_stats_task, items, source), start=1):
+        parts[item[0].index] = part
         if i == len(tiles) or i % max(1, len(tiles) // 10) == 0:
             step("statistics", i, len(tiles))
     stats = BandStats(source.bands)
-    for index in sorted(parts):        # in raster order: the same sums whoever finished first
-        stats.merge(parts[index])
-    return stats
+    order = sorted(parts)              # raster order: the same sums whoever finished first
+    for index in order:
+        stats.merge(parts[index][0])
+    x1 = np.concatenate([parts[i][1] for i in order])
+    x2 = np.concatenate([parts[i][2] for i in order])
+    return stats, x1[:sample_pixels], x2[:sample_pixels]
 
 
 # -- the sample ------------------------------------------------------------------
@@ -163,17 +178,6 @@ def _sample_windows(shape, halo, rng):
     windows = tile_grid(shape, SAMPLE_WINDOW, halo)
     order = rng.randperm(len(windows))
     return [windows[i] for i in order]
-
-
-def _pixel_rows(reads, limit, rng):
-    """Up to ``limit`` valid core pixels (P, B) of each date from the read
-    windows, a subsample drawn from ``rng`` when there are more."""
-    x1 = np.concatenate([t1[w.inner][v[w.inner]] for w, (t1, _, v) in reads])
-    x2 = np.concatenate([t2[w.inner][v[w.inner]] for w, (_, t2, v) in reads])
-    if x1.shape[0] > limit:
-        keep = np.sort(rng.randperm(x1.shape[0])[:limit])
-        x1, x2 = x1[keep], x2[keep]
-    return x1.astype(np.float64), x2.astype(np.float64)
 
 
 def _pool_regions(reads, front_end, settings):
@@ -209,7 +213,7 @@ def _subsample(x1, x2, members, size, rng):
 def fit_scene(source, method="drlnet2", rng=None, *, schedule=(25, 15, 8, 5), tile=DEFAULT_TILE,
               halo=DEFAULT_HALO, sample_size=DEFAULT_SAMPLE_SIZE, sample_pixels=DEFAULT_SAMPLE_PIXELS,
               unit="superpixel", window=3, n_segments=None, compactness=None, scaling="auto",
-              region_statistic="interior", preset="default", runner=None, stats=None, **params):
+              region_statistic="interior", preset="default", runner=None, **params):
     """Fit ``method`` on a bounded sample of a scene.
 
     Parameters
@@ -234,8 +238,6 @@ def fit_scene(source, method="drlnet2", rng=None, *, schedule=(25, 15, 8, 5), ti
         whole scene.
     runner : LocalRunner or DaskRunner, optional
         Runs the statistics pass.
-    stats : BandStats, optional
-        The scene's statistics when already known.
     **params
         Parameters of the method (as ``analyse``).
 
@@ -258,27 +260,15 @@ def fit_scene(source, method="drlnet2", rng=None, *, schedule=(25, 15, 8, 5), ti
     timings = {}
     tic = time.perf_counter()
     tiles = tile_grid(source.shape, tile, halo)
-    if stats is None:
-        stats = scene_statistics(source, tiles, runner)
+    stats, px1, px2 = scene_statistics(source, tiles, runner, rng, sample_pixels)
     if stats.n == 0:
         raise InputError("no valid pixel: every pixel is non-finite, equal to nodata or outside "
                          "mask in some band of t1 or t2; check nodata and mask")
     timings["statistics"] = time.perf_counter() - tic
 
     tic = time.perf_counter()
-    windows = _sample_windows(source.shape, halo, rng)
-    want = sample_pixels if method in PEER_METHODS else max(sample_pixels // 4,
-                                                            sample_size * _PIXELS_PER_REGION_GUESS)
-    reads, n_read = [], 0
-    while windows and n_read < want:
-        w = windows.pop(0)
-        data = source.read(w.read)
-        reads.append((w, data))
-        n_read += int(data[2][w.inner].sum())
-    px1, px2 = _pixel_rows(reads, sample_pixels, rng)
-    info = {"tile": tile, "halo": halo, "sample_windows": len(reads), "sample_window": SAMPLE_WINDOW,
-            "sample_pixels": int(px1.shape[0]), "scene_valid_pixels": int(stats.n)}
-
+    info = {"tile": tile, "halo": halo, "sample_pixels": int(px1.shape[0]),
+            "scene_valid_pixels": int(stats.n)}
     if method in PEER_METHODS:
         peer = fit_peer(px1, px2, method, rng, n_types=schedule[-1],
                         threshold_rule=params.pop("threshold", None), stats=stats, **params)
@@ -287,6 +277,7 @@ def fit_scene(source, method="drlnet2", rng=None, *, schedule=(25, 15, 8, 5), ti
         n_types = int(peer.centres.shape[0]) if method != "c2va" else int(peer.centres.size)
         return SceneModel(method, None, None, None, peer, 0, n_types, info)
 
+    windows = _sample_windows(source.shape, halo, rng)
     front_end = fit_front_end(stats, px1, px2, scaling)
     if compactness is None:
         s1, s2 = front_end.apply(px1[None], px2[None], np.ones((1, px1.shape[0]), bool))
@@ -295,12 +286,19 @@ def fit_scene(source, method="drlnet2", rng=None, *, schedule=(25, 15, 8, 5), ti
                                                                                    "n_segments")
     settings = RegionSettings(unit, check_positive_int(window, "window"), float(pps),
                               float(compactness), region_statistic)
+    reads, n_read, want = [], 0, sample_size * _PIXELS_PER_REGION_GUESS
+    while windows and n_read < want:
+        w = windows.pop(0)
+        data = source.read(w.read)
+        reads.append((w, data))
+        n_read += int(data[2][w.inner].sum())
     x1, x2, members = _pool_regions(reads, front_end, settings)
     while x1.shape[0] < sample_size and windows:      # fewer regions than guessed: read more
         more = [(w, source.read(w.read)) for w in windows[:max(1, len(reads) // 2)]]
         windows = windows[len(more):]
         reads.extend(more)
         x1, x2, members = _pool_regions(reads, front_end, settings)
+    info.update(sample_windows=len(reads), sample_window=SAMPLE_WINDOW)
     del reads
     n_pooled = x1.shape[0]
     if n_pooled < schedule[0]:
