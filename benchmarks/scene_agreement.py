@@ -106,6 +106,38 @@ def compare(scene, size, method, tile, sample_size=None, halo=None):
     return out
 
 
+def seed_spread(scene, size, method, tile, seeds):
+    """Change-type kappa against the ground truth of the whole-image and the
+    tiled map over several seeds, and the agreement of the two per seed."""
+    import drl_np
+    from drl_np.metrics import change_analysis_accuracy
+
+    t1, t2, gt = _scene(scene, size)
+    kw = {"method": method, "schedule": (25, 15, 8, 4)}
+    out = {"scene": scene, "shape": list(t1.shape), "method": method, "tile": tile, "seeds": list(seeds),
+           "kappa_whole": [], "kappa_tiled": [], "agree": []}
+    for seed in seeds:
+        whole = drl_np.analyse(t1, t2, random_state=seed, **kw)
+        tiled = drl_np.analyse(t1, t2, random_state=seed, tile=tile, **kw)
+        out["kappa_whole"].append(change_analysis_accuracy(gt, whole.cda_map).kappa)
+        out["kappa_tiled"].append(change_analysis_accuracy(gt, tiled.cda_map).kappa)
+        out["agree"].append(_agreement(whole.cda_map, tiled.cda_map)[0])
+        print(scene, seed, out["kappa_whole"][-1], out["kappa_tiled"][-1], out["agree"][-1], flush=True)
+    return out
+
+
+def seed_table(rows):
+    from benchmarks._common import mean_std
+    lines = ["| scene | method | tile | seeds | kappa, whole image | kappa, tiled | agreement per seed |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['scene']} {r['shape'][0]}² | {r['method']} | {r['tile']} | "
+                     f"{','.join(map(str, r['seeds']))} | {mean_std(r['kappa_whole'], '{:.4f}')} | "
+                     f"{mean_std(r['kappa_tiled'], '{:.4f}')} | "
+                     f"{', '.join(f'{a:.3f}' for a in r['agree'])} |")
+    return lines
+
+
 def table(rows):
     lines = ["| scene | method | tile / halo / sample | agree, tiled | agree, same model tiled | agree, "
              "seed 1 | binary agree, tiled / seed 1 | kappa whole / tiled / seed 1 | Δkappa tiled | "
@@ -129,7 +161,19 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small scenes, one method")
     parser.add_argument("--write", action="store_true", help="write the RESULTS.md section")
+    parser.add_argument("--seeds", help="instead: DRLnet2's kappa over these seeds (e.g. 0,1,2), "
+                                        "whole image and tiled")
     args = parser.parse_args(argv)
+    if args.seeds:
+        seeds = [int(v) for v in args.seeds.split(",")]
+        rows = [seed_spread("synthetic", 1024, "drlnet2", 512, seeds),
+                seed_spread("taizhou", 400, "drlnet2", 200, seeds)]
+        text = "\n".join([header_markdown("DRLnet2 over seeds, whole image and tiled"), ""]
+                         + seed_table(rows)) + "\n"
+        print(text)
+        if args.write:
+            write_section(REPOSITORY / "benchmarks" / "RESULTS.md", "scene-seeds", text)
+        return
     if args.quick:
         plan = [("synthetic", 256, "raw-km", 128, None, None)]
     else:
