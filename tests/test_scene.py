@@ -156,3 +156,45 @@ def test_failing_tile_while_mapping_leaves_no_output(tmp_path, capsys, monkeypat
     assert _run(paths, out) == 2
     assert capsys.readouterr().err.strip() == "drl-np: error: cannot read tile 4"
     assert sorted(os.listdir(out)) == ["keep.txt"]                   # no map, no .part file
+
+
+def test_large_geotiffs_go_the_tiled_way_by_themselves(tmp_path):
+    paths, _ = _write_pair(tmp_path, shape=(140, 150))
+    out = tmp_path / "out"
+    assert main(["run", *paths, "--out", str(out), "--method", "cva", "--tiled-above", "20000",
+                 "--halo", "0", "-q"]) == 0
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["scene"]["tiles"] == 1 and rep["params"]["halo"] == 0
+    assert sorted(os.listdir(out)) == ["areas.csv", "cda_map.tif", "cda_map.tif.aux.xml", "ci_map.tif",
+                                       "drl_np_manifest.json", "report.json"]
+
+
+def test_scene_route_refuses_what_it_cannot_do(tmp_path, capsys):
+    paths, _ = _write_pair(tmp_path, shape=(64, 64))
+    np.savez(tmp_path / "pair.npz", t1=np.zeros((8, 8, 2)), t2=np.ones((8, 8, 2)))
+    cases = [(["--method", "pca-kmeans", "--tile", "32"], "pca-kmeans does not run tile by tile"),
+             (["--gt", paths[0], "--tile", "32"], "--gt is not scored on tiled runs"),
+             (["--bands", "7", "--tile", "32"], "band 7 is out of range")]
+    for extra, message in cases:
+        assert main(["run", *paths, "--out", str(tmp_path / "o"), "-q", *extra]) == 2
+        assert message in capsys.readouterr().err
+    assert main(["run", "--pair", str(tmp_path / "pair.npz"), "--out", str(tmp_path / "o"), "--workers",
+                 "2"]) == 2
+    assert "need two GeoTIFF files" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_nodata_of_the_files_is_masked(tmp_path):
+    from drl_np.sources import RasterSource
+
+    paths, profile = _write_pair(tmp_path, shape=(40, 50))
+    with rasterio.open(paths[0], "r+") as ds:
+        data = ds.read()
+        data[:, :5, :7] = 9
+        ds.write(data)
+        ds.nodata = 9
+    source = RasterSource(*paths)
+    t1, t2, valid = source.read((0, 0, 40, 50))
+    assert t1.shape == (40, 50, 4) and t1.dtype == np.float64
+    assert not valid[:5, :7].any() and valid[5:, 7:].all()
+    assert source.georef["crs"] == profile["crs"] and source.block_shape == (64, 64)
