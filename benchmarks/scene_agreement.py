@@ -52,7 +52,7 @@ def seam_only(t1, t2, method, tile, halo=None):
     """Agreement of the whole-image map with the same fitted model mapped
     tile by tile: the effect of the tiles (regions cut at tile borders, SLIC
     on each read window) alone, without the sample's."""
-    from drl_np.api import _estimator
+    from drl_np.estimators import make_estimator
     from drl_np.frontend import BandStats, fit_front_end
     from drl_np.regions import PIXELS_PER_SEGMENT, build_regions, default_compactness
     from drl_np.rng import check_random_state
@@ -64,7 +64,7 @@ def seam_only(t1, t2, method, tile, halo=None):
     halo = DEFAULT_HALO if halo is None else halo
     regions = build_regions(t1, t2, scaling="auto")
     members = regions.members("interior")
-    est = _estimator(method, (25, 15, 8, 4), {}, check_random_state(0)).fit(regions.x1, regions.x2, members)
+    est = make_estimator(method, (25, 15, 8, 4), {}, check_random_state(0)).fit(regions.x1, regions.x2, members)
     whole = regions.paint(est.labels_)
     valid = regions.valid
     front_end = fit_front_end(BandStats.of(t1, t2, valid), t1[valid], t2[valid], "auto")

@@ -1,16 +1,14 @@
 """One entry point from a pair of images to a change-analysis result."""
-import inspect
 import logging
 import time
 
 import numpy as np
 
 from ._validation import InputError, check_mask, check_nodata, check_pair, check_schedule, valid_pixels
-from .baselines import RawKM, SAEKM
+from .estimators import make_estimator
 from .methods import METHODS, PEER_METHODS, REGION_METHODS
 from .peers import detect_changes
-from .presets import FRONT_END, PRESETS, preset_parameters
-from .recurrent import DRLnet
+from .presets import FRONT_END, PRESETS
 from .regions import build_regions
 from .result import AnalysisResult
 from .rng import check_random_state
@@ -18,24 +16,6 @@ from .rng import check_random_state
 __all__ = ["analyse", "METHODS", "REGION_METHODS", "PEER_METHODS"]
 
 logger = logging.getLogger("drl_np")
-
-
-def _estimator(method, schedule, params, rng, preset="default"):
-    """The estimator of a region-based method: the preset's parameters, then
-    the user's."""
-    if method in ("drlnet2", "drlnet1"):
-        cls, fixed = DRLnet, {"schedule": schedule, "variant": method}
-    elif method == "sae-km":
-        cls, fixed = SAEKM, {"n_types": schedule[-1]}
-    else:
-        cls, fixed = RawKM, {"n_types": schedule[-1]}
-    accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
-    unknown = sorted(set(params) - accepted)
-    if unknown:
-        raise InputError(f"unknown parameter(s) {', '.join(unknown)} for method {method!r}; "
-                         f"accepted: {', '.join(sorted(accepted - set(fixed) - {'random_state'}))}")
-    chosen = {**preset_parameters(preset, accepted), **params}
-    return cls(**fixed, **chosen, random_state=rng)
 
 
 def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
@@ -159,7 +139,7 @@ def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
 
     members = regions.members(region_statistic)
     run_params["scaling_applied"] = regions.scaling_info.get("scaling", scaling)
-    model = _estimator(method, schedule, params, rng, preset)
+    model = make_estimator(method, schedule, params, rng, preset)
     model.fit(regions.x1, regions.x2, members)
     timings.update(model.timings_)
     maps = {k: regions.paint(labels) for k, labels in model.labels_per_step_.items()}

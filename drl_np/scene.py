@@ -245,7 +245,7 @@ def fit_scene(source, method="drlnet2", rng=None, *, schedule=(25, 15, 8, 5), ti
     -------
     SceneModel
     """
-    from .api import _estimator
+    from .estimators import make_estimator
     from .peers.fitted import fit_peer
 
     if method not in METHODS:
@@ -310,7 +310,7 @@ def fit_scene(source, method="drlnet2", rng=None, *, schedule=(25, 15, 8, 5), ti
     logger.info("%s: fitting on %d of %d sample regions from %d windows of %dx%d", method, x1.shape[0],
                 n_pooled, info["sample_windows"], SAMPLE_WINDOW, SAMPLE_WINDOW)
     tic = time.perf_counter()
-    model = _estimator(method, schedule, params, rng, preset)
+    model = make_estimator(method, schedule, params, rng, preset)
     model.fit(x1, x2, members)
     timings["fit"] = time.perf_counter() - tic
     info.update(sample_regions=int(x1.shape[0]), pooled_regions=int(n_pooled),
