@@ -670,9 +670,6 @@ def _cmd_run_scene(args, protected):
     if args.var is not None or args.channel_axis is not None:
         raise _UsageError("--var, --bands-first and --bands-last are for .npy/.mat arrays, not "
                           "GeoTIFF scenes")
-    if args.method == "pca-kmeans":
-        raise _UsageError("pca-kmeans does not run tile by tile yet; use another --method or a "
-                          "smaller scene without --tile")
     io.AtomicOutputs(args.out, OUTPUTS, protected, manifest=True).check(writable=True)
     inputs = {"t1": args.t1, "t2": args.t2, "pair": None, "gt": None, "gt_encoding": None,
               "bands": args.bands, "layout": "bands-last", "pixel_size_arg": args.pixel_size,

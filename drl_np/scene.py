@@ -84,7 +84,7 @@ class SceneModel:
         """Change types (int64, -1 invalid) and intensity (float32, NaN
         invalid) of the core ``inner`` of a read window (h, w, B)."""
         if self.peer is not None:
-            cda, ci = self.peer.apply(t1[inner], t2[inner], valid[inner])
+            cda, ci = self.peer.apply(t1, t2, valid, inner)
             return cda, ci, 0
         t1s, t2s = self.front_end.apply(t1, t2, valid)
         regions = tile_regions(t1s, t2s, valid, inner, self.settings)
@@ -220,7 +220,7 @@ def fit_scene(source, method="drlnet2", rng=None, *, schedule=(25, 15, 8, 5), ti
     ----------
     source : ArraySource or RasterSource
     method : str
-        Any of :data:`drl_np.methods.METHODS` but ``pca-kmeans``.
+        Any of :data:`drl_np.methods.METHODS`.
     rng : OctaveRandom
         The run's one stream: the sample windows, the pixel and region
         subsamples and the method's own draws come from it.
@@ -270,12 +270,23 @@ def fit_scene(source, method="drlnet2", rng=None, *, schedule=(25, 15, 8, 5), ti
     info = {"tile": tile, "halo": halo, "sample_pixels": int(px1.shape[0]),
             "scene_valid_pixels": int(stats.n)}
     if method in PEER_METHODS:
+        windows = None
+        if method == "pca-kmeans":     # Celik's blocks need windows, not pixels
+            windows, n_read = [], 0
+            for w in _sample_windows(source.shape, halo, rng):
+                if n_read >= sample_pixels:
+                    break
+                t1, t2, valid = source.read(w.read)
+                windows.append((t1, t2, valid, w.inner))
+                n_read += int(valid[w.inner].sum())
         peer = fit_peer(px1, px2, method, rng, n_types=schedule[-1],
-                        threshold_rule=params.pop("threshold", None), stats=stats, **params)
+                        threshold_rule=params.pop("threshold", None), stats=stats, windows=windows,
+                        sample_pixels=sample_pixels, **params)
         timings["fit"] = time.perf_counter() - tic
         info.update(timings=timings, thresholds={"ci": peer.threshold}, peer_info=peer.info)
         n_types = int(peer.centres.shape[0]) if method != "c2va" else int(peer.centres.size)
-        return SceneModel(method, None, None, None, peer, 0, n_types, info)
+        return SceneModel(method, None, None, None, peer, halo if method == "pca-kmeans" else 0, n_types,
+                          info)
 
     windows = _sample_windows(source.shape, halo, rng)
     front_end = fit_front_end(stats, px1, px2, scaling)

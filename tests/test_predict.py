@@ -68,14 +68,17 @@ def test_fitted_peer_on_all_pixels_is_detect_changes(method):
     valid = np.ones(t1.shape[:2], bool)
     valid[:3, :5] = False
     ref = detect_changes(t1, t2, method, mask=valid, n_types=4, random_state=0)
+    windows = [(t1, t2, valid, (slice(None), slice(None)))]
     model = fit_peer(t1[valid], t2[valid], method, check_random_state(0), n_types=4,
-                     stats=BandStats.of(t1, t2, valid))
+                     stats=BandStats.of(t1, t2, valid), windows=windows)
     cda, ci = model.apply(t1, t2, valid)
     np.testing.assert_array_equal(cda, ref.type_map)
     assert model.threshold == pytest.approx(ref.threshold, rel=1e-9)
     assert np.isnan(ci[~valid]).all() and np.nanmin(ci) == 0 and np.nanmax(ci) == 1
 
 
-def test_fit_peer_refuses_untiled_peer():
-    with pytest.raises(InputError, match="tile by tile"):
+def test_fit_peer_refuses_what_it_cannot_fit():
+    with pytest.raises(InputError, match="sample windows"):
         fit_peer(np.zeros((4, 2)), np.zeros((4, 2)), "pca-kmeans", check_random_state(0))
+    with pytest.raises(InputError, match="unknown"):
+        fit_peer(np.zeros((4, 2)), np.zeros((4, 2)), "cva", check_random_state(0), block_size=3)

@@ -20,12 +20,12 @@ from . import _DEFAULT_RULE, _OPTIONS, _SQRT_SCALE, _check_bands, _check_c2va_op
 from .c2va import c2va_polar, sector_types
 from .isfa import isfa
 from .mad import _NO_CHANGE_GAP, irmad
+from .pca_kmeans import block_eigenspace, difference_image, neighbourhood_features
 
 __all__ = ["PeerModel", "fit_peer", "TILED_PEERS"]
 
-#: Peers that run tile by tile (PCA-KMeans' block eigenspace is not yet
-#: split into a fit and an apply).
-TILED_PEERS = ("cva", "c2va", "mad", "irmad", "isfa")
+#: Peers that run tile by tile.
+TILED_PEERS = ("cva", "c2va", "pca-kmeans", "mad", "irmad", "isfa")
 
 
 @dataclass
@@ -41,11 +41,12 @@ class PeerModel:
     info: dict = field(default_factory=dict)
 
     def statistics(self, x1, x2):
-        """Change intensity (P,) and change vectors (P, D) of pixel rows."""
+        """Change intensity (P,) and change vectors (P, D) of pixel rows
+        (PCA-KMeans: see :meth:`window_statistics`)."""
         p = self.params
-        if self.method in ("cva", "c2va"):
+        if self.method in ("cva", "c2va", "pca-kmeans"):
             diff = (x2 - p["mean"][1]) / p["std"][1] - (x1 - p["mean"][0]) / p["std"][0]
-            if self.method == "cva":
+            if self.method in ("cva", "pca-kmeans"):
                 return np.sqrt(np.einsum("pb,pb->p", diff, diff)), diff
             rho, theta = c2va_polar(diff)
             return rho, theta[:, None]
@@ -68,8 +69,24 @@ class PeerModel:
             labels[changed] = self.centres[sector] + 1
         return labels
 
-    def apply(self, t1, t2, valid):
-        """Maps of a window ``t1``, ``t2`` (h, w, B), ``valid`` (h, w).
+    def window_statistics(self, t1, t2, valid, inner):
+        """Change intensity (P,) and change vectors (P, B) of the valid pixels
+        of the core ``inner`` of a read window (h, w, B); PCA-KMeans reads
+        each pixel's h x h neighbourhood from the window around the core."""
+        if self.method != "pca-kmeans":
+            return self.statistics(t1[inner][valid[inner]].astype(np.float64),
+                                   t2[inner][valid[inner]].astype(np.float64))
+        p = self.params
+        diff = np.zeros(t1.shape)
+        _, diff[valid] = self.statistics(t1[valid].astype(np.float64), t2[valid].astype(np.float64))
+        xd = np.where(valid, difference_image(diff), p["fill"])                     # (h, w)
+        feats = neighbourhood_features(xd, p["psi"], p["vecs"], p["block"])[inner][valid[inner]]
+        dist = np.linalg.norm(feats[:, None, :] - p["centres"][None], axis=2)        # (P, 2)
+        return dist[:, 1 - p["changed"]] - dist[:, p["changed"]], diff[inner][valid[inner]]
+
+    def apply(self, t1, t2, valid, inner=None):
+        """Maps of the core ``inner`` (default: all) of a window ``t1``, ``t2``
+        (h, w, B), ``valid`` (h, w).
 
         Returns
         -------
@@ -79,13 +96,14 @@ class PeerModel:
             Change intensity scaled by the fitted sample's range to [0, 1];
             NaN where not valid.
         """
-        x1, x2 = t1[valid].astype(np.float64), t2[valid].astype(np.float64)
-        ci, vectors = self.statistics(x1, x2)
-        cda = np.full(valid.shape, -1, dtype=np.int64)
-        cda[valid] = self.types(vectors, ci > self.threshold)
+        inner = (slice(None), slice(None)) if inner is None else inner
+        ci, vectors = self.window_statistics(t1, t2, valid, inner)
+        core = valid[inner]
+        cda = np.full(core.shape, -1, dtype=np.int64)
+        cda[core] = self.types(vectors, ci > self.threshold)
         lo, hi = self.ci_range
-        out = np.full(valid.shape, np.nan, dtype=np.float32)
-        out[valid] = np.clip((ci - lo) / (hi - lo), 0, 1) if hi > lo else 0.0
+        out = np.full(core.shape, np.nan, dtype=np.float32)
+        out[core] = np.clip((ci - lo) / (hi - lo), 0, 1) if hi > lo else 0.0
         return cda, out
 
 
@@ -107,7 +125,52 @@ def _moments(x1, x2, stats):
     return mean, np.where(std > 0, std, 1.0)
 
 
-def fit_peer(x1, x2, method, rng, n_types=4, threshold_rule=None, stats=None, **options):
+def _fit_pca_kmeans(model, windows, rng, options, limit):
+    """Celik's eigenspace from the h x h blocks of the sample windows' cores,
+    and the two-means of their pixels' features (Celik 2009)."""
+    from .._validation import check_positive_int
+    from sklearn.cluster import KMeans
+
+    p = model.params
+    h = check_positive_int(options.get("block_size", 5), "block_size")
+    xds, cores, vs = [], [], []
+    for t1, t2, valid, inner in windows:
+        diff = np.zeros(t1.shape)
+        _, diff[valid] = model.statistics(t1[valid].astype(np.float64), t2[valid].astype(np.float64))
+        xds.append(difference_image(diff))
+        vs.append(valid)
+    p["fill"] = float(np.concatenate([xd[v] for xd, v in zip(xds, vs)]).mean())
+    for (t1, _, valid, inner), xd in zip(windows, xds):
+        core, ok = np.where(valid, xd, p["fill"])[inner], valid[inner]
+        m, n = (core.shape[0] // h) * h, (core.shape[1] // h) * h
+        if m and n:
+            cores.append((core[:m, :n], ok[:m, :n]))
+    if not cores:
+        raise InputError(f"the sample windows hold no {h}x{h} block; use a smaller block_size")
+    # blocks of each window side by side: every block lies inside one window
+    rows = max(c.shape[0] for c, _ in cores)
+    mosaic = np.hstack([np.pad(c, ((0, rows - c.shape[0]), (0, 0)), constant_values=p["fill"]) for c, _ in cores])
+    ok = np.hstack([np.pad(v, ((0, rows - v.shape[0]), (0, 0))) for _, v in cores])
+    p["psi"], p["vecs"], eig = block_eigenspace(mosaic, ok, h, float(options.get("variance", 0.9)),
+                                                options.get("n_components"))
+    p["block"] = h
+    feats, xv = [], []
+    for (t1, _, valid, inner), xd in zip(windows, xds):
+        full = np.where(valid, xd, p["fill"])
+        feats.append(neighbourhood_features(full, p["psi"], p["vecs"], h)[inner][valid[inner]])
+        xv.append(xd[inner][valid[inner]])
+    feats, xv = np.concatenate(feats), np.concatenate(xv)
+    if feats.shape[0] > limit:
+        keep = np.sort(rng.randperm(feats.shape[0])[:limit])
+        feats, xv = feats[keep], xv[keep]
+    km = KMeans(n_clusters=2, n_init=4, random_state=rng.draw_seed()).fit(feats)
+    means = [xv[km.labels_ == j].mean() if np.any(km.labels_ == j) else -np.inf for j in (0, 1)]
+    p["changed"], p["centres"] = int(np.argmax(means)), km.cluster_centers_
+    model.info = {"n_components": int(p["vecs"].shape[1]), "eigenvalues": eig}
+
+
+def fit_peer(x1, x2, method, rng, n_types=4, threshold_rule=None, stats=None, windows=None,
+             sample_pixels=500000, **options):
     """Fit peer ``method`` on valid pixel rows ``x1``, ``x2`` (P, B).
 
     Parameters
@@ -121,8 +184,13 @@ def fit_peer(x1, x2, method, rng, n_types=4, threshold_rule=None, stats=None, **
     threshold_rule : str, optional
         Decision rule; None for the peer's published default.
     stats : drl_np.frontend.BandStats, optional
-        The scene's exact per-band moments for CVA and C2VA's
-        standardisation (``z = (x - mean) / std``, Bovolo & Bruzzone 2007).
+        The scene's exact per-band moments for the standardisation of CVA,
+        C2VA and PCA-KMeans (``z = (x - mean) / std``, Bovolo & Bruzzone 2007).
+    windows : list of (t1, t2, valid, inner), optional
+        PCA-KMeans: read windows of the sample (h, w, B) with their cores;
+        the block eigenspace and the two-means come from them (at most
+        ``sample_pixels`` pixels' features), the change types from their
+        cores' pixels.
     **options
         As :func:`drl_np.peers.detect_changes`.
 
@@ -148,7 +216,7 @@ def fit_peer(x1, x2, method, rng, n_types=4, threshold_rule=None, stats=None, **
         raise InputError(f"option(s) {', '.join(sorted(unknown))} unknown for method {method!r}")
     x1, x2 = np.asarray(x1, np.float64), np.asarray(x2, np.float64)
     info, params = {}, {}
-    if method in ("cva", "c2va"):
+    if method in ("cva", "c2va", "pca-kmeans"):
         if method == "c2va":
             _check_c2va_options(options)
         if options.get("scale", True):
@@ -172,9 +240,19 @@ def fit_peer(x1, x2, method, rng, n_types=4, threshold_rule=None, stats=None, **
         params = {"w": out["w"], "lam": out["lam"], "m1": m1, "s1": s1, "m2": m2, "s2": s2}
         info = {"eigenvalues": out["lam"], "n_iter": out["n_iter"], "converged": out["converged"]}
     model = PeerModel(method, params, np.nan, rule, np.zeros((0, 1)), (0.0, 0.0), info)
-    ci, vectors = model.statistics(x1, x2)
+    if method == "pca-kmeans":
+        if not windows:
+            raise InputError("pca-kmeans is fitted on sample windows, not on pixels alone")
+        _fit_pca_kmeans(model, windows, rng, options, sample_pixels)
+        parts = [model.window_statistics(*w) for w in windows]
+        ci, vectors = np.concatenate([c for c, _ in parts]), np.concatenate([v for _, v in parts])
+    else:
+        ci, vectors = model.statistics(x1, x2)
     scaled = np.sqrt(ci) if method in _SQRT_SCALE else ci
-    thr = threshold(scaled, rule)
+    if method == "pca-kmeans" and rule == "kmeans":
+        thr = 0.0                      # Celik's own nearest-centre assignment
+    else:
+        thr = threshold(scaled, rule)
     model.threshold = float(thr * thr if method in _SQRT_SCALE else thr)
     changed = ci > model.threshold
     if method == "c2va":
