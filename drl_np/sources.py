@@ -67,7 +67,9 @@ class RasterSource:
     def __init__(self, path1, path2, bands=None, nodata=None):
         from .io import _quiet_gdal, _check_readable, _one_line
 
-        self.paths = (_check_readable(path1, "t1"), _check_readable(path2, "t2"))
+        # absolute: a worker of a cluster has its own working directory
+        self.paths = tuple(os.path.abspath(_check_readable(p, name))
+                           for p, name in ((path1, "t1"), (path2, "t2")))
         self.band_list = None if bands is None else [int(b) for b in bands]
         infos = []
         for name, path in zip(("t1", "t2"), self.paths):
