@@ -91,6 +91,7 @@ def make_runner(workers=None, scheduler=None):
         raise InputError("Dask is not installed: pip install 'drl_np[dask]' (dask and "
                          "distributed), or run without --workers/--scheduler") from None
     if scheduler is not None:
+        _probe(scheduler)
         try:
             return DaskRunner(Client(scheduler, timeout="20s"))
         except (OSError, TimeoutError) as exc:
@@ -102,3 +103,21 @@ def make_runner(workers=None, scheduler=None):
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                            dashboard_address=None, silence_logs=50)
     return DaskRunner(Client(cluster), own_cluster=cluster)
+
+
+def _probe(address, seconds=5.0):
+    """InputError at once when nothing listens at a ``tcp://host:port``
+    scheduler address (the client itself retries for its whole timeout)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from ._validation import InputError
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme != "tcp" or parts.port is None:
+        return                      # another protocol: let the client judge
+    try:
+        socket.create_connection((parts.hostname, parts.port), timeout=seconds).close()
+    except OSError as exc:
+        raise InputError(f"cannot reach the Dask scheduler at {address!r}: {exc.strerror or exc}; "
+                         "check the address and that the scheduler runs") from None

@@ -197,3 +197,25 @@ def test_nodata_of_the_files_is_masked(tmp_path):
     assert t1.shape == (40, 50, 4) and t1.dtype == np.float64
     assert not valid[:5, :7].any() and valid[5:, 7:].all()
     assert source.georef["crs"] == profile["crs"] and source.block_shape == (64, 64)
+
+
+def test_scheduler_address_uses_a_running_cluster(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    paths, _ = _write_pair(tmp_path, shape=(200, 180))
+    assert _run(paths, tmp_path / "local") == 0
+    # a cluster in this process (threads): quick to start; --workers tests processes
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        assert _run(paths, tmp_path / "remote", "--scheduler", cluster.scheduler_address) == 0
+        rep = json.loads((tmp_path / "remote" / "report.json").read_text())
+        assert cluster.scheduler_address in rep["scene"]["runner"]
+    assert (tmp_path / "local" / "cda_map.tif").read_bytes() == (tmp_path / "remote" / "cda_map.tif").read_bytes()
+
+
+def test_unreachable_scheduler_is_one_line(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    paths, _ = _write_pair(tmp_path, shape=(64, 64))
+    assert _run(paths, tmp_path / "o", "--scheduler", "tcp://127.0.0.1:9") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot reach the Dask scheduler" in err[0]
+    assert not (tmp_path / "o").exists()
