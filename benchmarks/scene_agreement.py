@@ -161,6 +161,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small scenes, one method")
     parser.add_argument("--write", action="store_true", help="write the RESULTS.md section")
+    parser.add_argument("--methods", help="only the rows of these methods, e.g. pca-kmeans")
     parser.add_argument("--seeds", help="instead: DRLnet2's kappa over these seeds (e.g. 0,1,2), "
                                         "whole image and tiled")
     args = parser.parse_args(argv)
@@ -178,7 +179,7 @@ def main(argv=None):
         plan = [("synthetic", 256, "raw-km", 128, None, None)]
     else:
         plan = []
-        for method in ("drlnet2", "cva", "irmad"):
+        for method in ("drlnet2", "cva", "irmad", "pca-kmeans"):
             plan.append(("synthetic", 1024, method, 512, None, None))
             plan.append(("taizhou", 400, method, 200, None, None))
         # the sample: fewer regions than the scene holds (taizhou has ~3000)
@@ -186,6 +187,8 @@ def main(argv=None):
         # the halo: none, a small one and the default
         for halo in (0, 8, None):
             plan.append(("synthetic", 1024, "raw-km", 256, None, halo))
+    if args.methods:
+        plan = [p for p in plan if p[2] in args.methods.split(",")]
     rows = []
     for scene, size, method, tile, sample, halo in plan:
         r = compare(scene, size, method, tile, sample, halo)
