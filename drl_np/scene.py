@@ -210,6 +210,47 @@ def _subsample(x1, x2, members, size, rng):
                                        keep.size)
 
 
+def _fit_peer_scene(source, method, rng, schedule, halo, sample_pixels, stats, px1, px2, info, timings,
+                    tic, params):
+    """The SceneModel of a peer, fitted on the pixel sample (PCA-KMeans also
+    on sample windows: Celik's blocks need whole neighbourhoods)."""
+    from .peers.fitted import fit_peer
+
+    windows = None
+    if method == "pca-kmeans":
+        windows, n_read = [], 0
+        for w in _sample_windows(source.shape, halo, rng):
+            if n_read >= sample_pixels:
+                break
+            t1, t2, valid = source.read(w.read)
+            windows.append((t1, t2, valid, w.inner))
+            n_read += int(valid[w.inner].sum())
+    peer = fit_peer(px1, px2, method, rng, n_types=schedule[-1], threshold_rule=params.pop("threshold", None),
+                    stats=stats, windows=windows, sample_pixels=sample_pixels, **params)
+    timings["fit"] = time.perf_counter() - tic
+    info.update(timings=timings, thresholds={"ci": peer.threshold}, peer_info=peer.info)
+    n_types = int(peer.centres.shape[0]) if method != "c2va" else int(peer.centres.size)
+    return SceneModel(method, None, None, None, peer, halo if method == "pca-kmeans" else 0, n_types, info)
+
+
+def _region_sample(source, windows, front_end, settings, sample_size):
+    """Read sample windows in their drawn order until they hold about
+    ``sample_size`` regions; returns x1, x2, Members and the windows read."""
+    reads, n_read, want = [], 0, sample_size * _PIXELS_PER_REGION_GUESS
+    while windows and n_read < want:
+        w = windows.pop(0)
+        data = source.read(w.read)
+        reads.append((w, data))
+        n_read += int(data[2][w.inner].sum())
+    x1, x2, members = _pool_regions(reads, front_end, settings)
+    while x1.shape[0] < sample_size and windows:      # fewer regions than guessed: read more
+        more = [(w, source.read(w.read)) for w in windows[:max(1, len(reads) // 2)]]
+        del windows[:len(more)]
+        reads.extend(more)
+        x1, x2, members = _pool_regions(reads, front_end, settings)
+    return x1, x2, members, len(reads)
+
+
 def fit_scene(source, method="drlnet2", rng=None, *, schedule=(25, 15, 8, 5), tile=DEFAULT_TILE,
               halo=DEFAULT_HALO, sample_size=DEFAULT_SAMPLE_SIZE, sample_pixels=DEFAULT_SAMPLE_PIXELS,
               unit="superpixel", window=3, n_segments=None, compactness=None, scaling="auto",
@@ -246,7 +287,6 @@ def fit_scene(source, method="drlnet2", rng=None, *, schedule=(25, 15, 8, 5), ti
     SceneModel
     """
     from .estimators import make_estimator
-    from .peers.fitted import fit_peer
 
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -270,24 +310,8 @@ def fit_scene(source, method="drlnet2", rng=None, *, schedule=(25, 15, 8, 5), ti
     info = {"tile": tile, "halo": halo, "sample_pixels": int(px1.shape[0]),
             "scene_valid_pixels": int(stats.n)}
     if method in PEER_METHODS:
-        windows = None
-        if method == "pca-kmeans":     # Celik's blocks need windows, not pixels
-            windows, n_read = [], 0
-            for w in _sample_windows(source.shape, halo, rng):
-                if n_read >= sample_pixels:
-                    break
-                t1, t2, valid = source.read(w.read)
-                windows.append((t1, t2, valid, w.inner))
-                n_read += int(valid[w.inner].sum())
-        peer = fit_peer(px1, px2, method, rng, n_types=schedule[-1],
-                        threshold_rule=params.pop("threshold", None), stats=stats, windows=windows,
-                        sample_pixels=sample_pixels, **params)
-        timings["fit"] = time.perf_counter() - tic
-        info.update(timings=timings, thresholds={"ci": peer.threshold}, peer_info=peer.info)
-        n_types = int(peer.centres.shape[0]) if method != "c2va" else int(peer.centres.size)
-        return SceneModel(method, None, None, None, peer, halo if method == "pca-kmeans" else 0, n_types,
-                          info)
-
+        return _fit_peer_scene(source, method, rng, schedule, halo, sample_pixels, stats, px1, px2, info,
+                               timings, tic, params)
     windows = _sample_windows(source.shape, halo, rng)
     front_end = fit_front_end(stats, px1, px2, scaling)
     if compactness is None:
@@ -297,20 +321,8 @@ def fit_scene(source, method="drlnet2", rng=None, *, schedule=(25, 15, 8, 5), ti
                                                                                    "n_segments")
     settings = RegionSettings(unit, check_positive_int(window, "window"), float(pps),
                               float(compactness), region_statistic)
-    reads, n_read, want = [], 0, sample_size * _PIXELS_PER_REGION_GUESS
-    while windows and n_read < want:
-        w = windows.pop(0)
-        data = source.read(w.read)
-        reads.append((w, data))
-        n_read += int(data[2][w.inner].sum())
-    x1, x2, members = _pool_regions(reads, front_end, settings)
-    while x1.shape[0] < sample_size and windows:      # fewer regions than guessed: read more
-        more = [(w, source.read(w.read)) for w in windows[:max(1, len(reads) // 2)]]
-        windows = windows[len(more):]
-        reads.extend(more)
-        x1, x2, members = _pool_regions(reads, front_end, settings)
-    info.update(sample_windows=len(reads), sample_window=SAMPLE_WINDOW)
-    del reads
+    x1, x2, members, n_windows = _region_sample(source, windows, front_end, settings, sample_size)
+    info.update(sample_windows=n_windows, sample_window=SAMPLE_WINDOW)
     n_pooled = x1.shape[0]
     if n_pooled < schedule[0]:
         raise InputError(f"only {n_pooled} valid regions for K0 = {schedule[0]} clusters; use a "
