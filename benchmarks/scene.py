@@ -5,6 +5,7 @@ Run from the repository root::
 
     python -m benchmarks.scene [--sizes 2048,4096,8192,10980] [--methods drlnet2,cva,irmad]
         [--speedup 4096] [--cache DIR] [--write] [--stop-after 2400]
+    python -m benchmarks.scene --sample-sizes 5000,10000,20000,40000 [--write]
 
 The scene is built once on disk (``--cache``, default ``../cache/scene``
 beside the repository): a 10980 x 10980 x 4 uint16 pair (and its ground
@@ -17,7 +18,9 @@ process and the peak RSS of every process is read from report.json (the run
 itself: ``getrusage``; Dask workers: the same, on each worker). ``--speedup
 S`` runs the S x S scene with ``--workers 1`` and ``--workers 2``. Sizes run
 in increasing order; once a run takes longer than ``--stop-after`` seconds
-the larger sizes of that method are not started.
+the larger sizes of that method are not started. ``--sample-sizes`` runs
+DRLnet2 on the 2048² scene with each sample size and scores the map's
+change types against the scene's ground truth.
 """
 import argparse
 import json
@@ -98,7 +101,17 @@ def crop(cache, full, size):
     return paths
 
 
-def run(paths, method, out, workers=None, tile=512, threads=1):
+def kappa_of(out, gt_path):
+    """Change-type kappa of a run's cda_map.tif against the scene's ground truth."""
+    import rasterio
+
+    from drl_np.metrics import change_analysis_accuracy
+    with rasterio.open(Path(out) / "cda_map.tif") as a, rasterio.open(gt_path) as b:
+        cda, gt = a.read(1).astype(np.int64), b.read(1).astype(np.int64)
+    return change_analysis_accuracy(gt, np.where(cda == 255, -1, cda)).kappa
+
+
+def run(paths, method, out, workers=None, tile=512, threads=1, extra=()):
     """One ``drl-np run`` in a fresh process; its report's figures."""
     env = dict(os.environ, PYTHONPATH=str(REPOSITORY))
     for name in THREAD_VARIABLES:
@@ -107,6 +120,7 @@ def run(paths, method, out, workers=None, tile=512, threads=1):
            "--method", method, "--tile", str(tile), "-q"]
     if workers:
         cmd += ["--workers", str(workers)]
+    cmd += list(extra)
     tic = time.perf_counter()
     proc = subprocess.run(cmd, cwd=REPOSITORY, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - tic
@@ -128,6 +142,18 @@ def _peak_text(peak):
     if workers:
         text += " + workers " + ", ".join(f"{w / 1024:.2f}" for w in workers)
     return text
+
+
+def render_samples(rows):
+    lines = ["| scene | method | sample size | seconds (fit / map) | peak RSS GiB | kappa vs ground truth |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        if not r["ok"]:
+            lines.append(f"| {r['size']}² | {r['method']} | {r['sample']} | failed: {r['error']} | | |")
+            continue
+        lines.append(f"| {r['size']}² | {r['method']} | {r['sample']} | {r['seconds']:.0f} "
+                     f"({r['fit']:.0f} / {r['map']:.0f}) | {_peak_text(r['peak'])} | {r['kappa']:.4f} |")
+    return lines
 
 
 def render(rows, speed, notes):
@@ -163,9 +189,26 @@ def main(argv=None):
     parser.add_argument("--cache", default=str(REPOSITORY.parent / "cache" / "scene"))
     parser.add_argument("--stop-after", type=float, default=2400)
     parser.add_argument("--write", action="store_true", help="write the RESULTS.md section")
+    parser.add_argument("--sample-sizes", help="instead: DRLnet2 on the 2048² scene with these "
+                                               "sample sizes (e.g. 5000,10000,20000,40000), scored")
     args = parser.parse_args(argv)
     cache = Path(args.cache)
     full = build_full(cache)
+    if args.sample_sizes:
+        paths, rows = crop(cache, full, 2048), []
+        for n in [int(v) for v in args.sample_sizes.split(",")]:
+            out = cache / "out" / f"sample_{n}"
+            r = run(paths, "drlnet2", out, extra=("--sample-size", str(n)))
+            r.update(size=2048, method="drlnet2", sample=n)
+            if r["ok"]:
+                r["kappa"] = kappa_of(out, paths["gt"])
+            rows.append(r)
+            text = "\n".join([header_markdown("DRLnet2 on a scene against the sample size"), ""]
+                             + render_samples(rows)) + "\n"
+            print(text, flush=True)
+        if args.write:
+            write_section(REPOSITORY / "benchmarks" / "RESULTS.md", "scene-sample", text)
+        return
     sizes = [int(s) for s in args.sizes.split(",") if s]
     rows, speed = [], []
     notes = ["Each run: `drl-np run T1 T2 --out DIR --method M --tile 512 -q` in a fresh process, "
