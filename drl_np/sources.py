@@ -14,7 +14,11 @@ import numpy as np
 
 from ._validation import InputError, check_mask, check_nodata, check_pair, valid_pixels
 
-__all__ = ["ArraySource", "RasterSource"]
+__all__ = ["ArraySource", "RasterSource", "GDAL_CACHE_MB"]
+
+#: GDAL block cache (MiB) of processes that read scenes, unless GDAL_CACHEMAX
+#: is set: flat memory whatever the scene's size (``docs/scenes.md``).
+GDAL_CACHE_MB = 128
 
 
 class ArraySource:
@@ -67,6 +71,10 @@ class RasterSource:
     def __init__(self, path1, path2, bands=None, nodata=None):
         from .io import _quiet_gdal, _check_readable, _one_line
 
+        # GDAL's block cache defaults to 5 % of the RAM and would keep every
+        # block read (and written) up to that size: a scene's memory would
+        # grow with the scene. A small cache is enough for reads by window.
+        os.environ.setdefault("GDAL_CACHEMAX", str(GDAL_CACHE_MB))
         # absolute: a worker of a cluster has its own working directory
         self.paths = tuple(os.path.abspath(_check_readable(p, name))
                            for p, name in ((path1, "t1"), (path2, "t2")))
@@ -126,6 +134,7 @@ class RasterSource:
 
     def _datasets(self):
         if self._open is None or self._open[0] != os.getpid():
+            os.environ.setdefault("GDAL_CACHEMAX", str(GDAL_CACHE_MB))   # a worker process
             from .io import _quiet_gdal
             with _quiet_gdal() as rasterio:
                 self._open = (os.getpid(), [rasterio.open(p) for p in self.paths])
