@@ -6,7 +6,6 @@ difference vectors into K_T types.
 """
 import time
 
-import numpy as np
 from sklearn.base import BaseEstimator
 
 from ._validation import InputError, check_positive_int, check_samples

@@ -31,7 +31,7 @@ from .regions import PIXELS_PER_SEGMENT, REGION_STATISTICS, Members, default_com
 from .rng import check_random_state
 from .runners import LocalRunner
 from .scene_regions import RegionSettings, tile_regions
-from .tiles import DEFAULT_HALO, DEFAULT_TILE, Tile, tile_grid
+from .tiles import DEFAULT_HALO, DEFAULT_TILE, tile_grid
 
 __all__ = ["SceneModel", "TileResult", "fit_scene", "map_tile", "map_scene", "DEFAULT_SAMPLE_SIZE",
            "DEFAULT_SAMPLE_PIXELS", "SAMPLE_WINDOW"]
