@@ -173,9 +173,10 @@ def scene_statistics(source, tiles, runner, rng, sample_pixels):
 
 
 # -- the sample ------------------------------------------------------------------
-def _sample_windows(shape, halo, rng):
-    """The sample windows (Tiles of side SAMPLE_WINDOW) in a random order from ``rng``."""
-    windows = tile_grid(shape, SAMPLE_WINDOW, halo)
+def _sample_windows(shape, halo, rng, side=None):
+    """The sample windows (Tiles of side ``side``, default SAMPLE_WINDOW) in a
+    random order from ``rng``."""
+    windows = tile_grid(shape, side or SAMPLE_WINDOW, halo)
     order = rng.randperm(len(windows))
     return [windows[i] for i in order]
 
@@ -254,7 +255,8 @@ def _region_sample(source, windows, front_end, settings, sample_size):
 def fit_scene(source, method="drlnet2", rng=None, *, schedule=(25, 15, 8, 5), tile=DEFAULT_TILE,
               halo=DEFAULT_HALO, sample_size=DEFAULT_SAMPLE_SIZE, sample_pixels=DEFAULT_SAMPLE_PIXELS,
               unit="superpixel", window=3, n_segments=None, compactness=None, scaling="auto",
-              region_statistic="interior", preset="default", runner=None, **params):
+              region_statistic="interior", preset="default", runner=None, sample_window=SAMPLE_WINDOW,
+              **params):
     """Fit ``method`` on a bounded sample of a scene.
 
     Parameters
@@ -279,6 +281,8 @@ def fit_scene(source, method="drlnet2", rng=None, *, schedule=(25, 15, 8, 5), ti
         whole scene.
     runner : LocalRunner or DaskRunner, optional
         Runs the statistics pass.
+    sample_window : int
+        Core side of the sample windows of the regions.
     **params
         Parameters of the method (as ``analyse``).
 
@@ -312,7 +316,7 @@ def fit_scene(source, method="drlnet2", rng=None, *, schedule=(25, 15, 8, 5), ti
     if method in PEER_METHODS:
         return _fit_peer_scene(source, method, rng, schedule, halo, sample_pixels, stats, px1, px2, info,
                                timings, tic, params)
-    windows = _sample_windows(source.shape, halo, rng)
+    windows = _sample_windows(source.shape, halo, rng, sample_window)
     front_end = fit_front_end(stats, px1, px2, scaling)
     if compactness is None:
         s1, s2 = front_end.apply(px1[None], px2[None], np.ones((1, px1.shape[0]), bool))
@@ -322,7 +326,7 @@ def fit_scene(source, method="drlnet2", rng=None, *, schedule=(25, 15, 8, 5), ti
     settings = RegionSettings(unit, check_positive_int(window, "window"), float(pps),
                               float(compactness), region_statistic)
     x1, x2, members, n_windows = _region_sample(source, windows, front_end, settings, sample_size)
-    info.update(sample_windows=n_windows, sample_window=SAMPLE_WINDOW)
+    info.update(sample_windows=n_windows, sample_window=sample_window)
     n_pooled = x1.shape[0]
     if n_pooled < schedule[0]:
         raise InputError(f"only {n_pooled} valid regions for K0 = {schedule[0]} clusters; use a "
@@ -331,7 +335,7 @@ def fit_scene(source, method="drlnet2", rng=None, *, schedule=(25, 15, 8, 5), ti
         x1, x2, members = _subsample(x1, x2, members, sample_size, rng)
     timings["sample"] = time.perf_counter() - tic
     logger.info("%s: fitting on %d of %d sample regions from %d windows of %dx%d", method, x1.shape[0],
-                n_pooled, info["sample_windows"], SAMPLE_WINDOW, SAMPLE_WINDOW)
+                n_pooled, info["sample_windows"], sample_window, sample_window)
     tic = time.perf_counter()
     model = make_estimator(method, schedule, params, rng, preset)
     model.fit(x1, x2, members)
