@@ -1,16 +1,14 @@
 """One entry point from a pair of images to a change-analysis result."""
-import inspect
 import logging
 import time
 
 import numpy as np
 
 from ._validation import InputError, check_mask, check_nodata, check_pair, check_schedule, valid_pixels
-from .baselines import RawKM, SAEKM
+from .estimators import make_estimator
 from .methods import METHODS, PEER_METHODS, REGION_METHODS
 from .peers import detect_changes
-from .presets import FRONT_END, PRESETS, preset_parameters
-from .recurrent import DRLnet
+from .presets import FRONT_END, PRESETS
 from .regions import build_regions
 from .result import AnalysisResult
 from .rng import check_random_state
@@ -20,27 +18,10 @@ __all__ = ["analyse", "METHODS", "REGION_METHODS", "PEER_METHODS"]
 logger = logging.getLogger("drl_np")
 
 
-def _estimator(method, schedule, params, rng, preset="default"):
-    """The estimator of a region-based method: the preset's parameters, then
-    the user's."""
-    if method in ("drlnet2", "drlnet1"):
-        cls, fixed = DRLnet, {"schedule": schedule, "variant": method}
-    elif method == "sae-km":
-        cls, fixed = SAEKM, {"n_types": schedule[-1]}
-    else:
-        cls, fixed = RawKM, {"n_types": schedule[-1]}
-    accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
-    unknown = sorted(set(params) - accepted)
-    if unknown:
-        raise InputError(f"unknown parameter(s) {', '.join(unknown)} for method {method!r}; "
-                         f"accepted: {', '.join(sorted(accepted - set(fixed) - {'random_state'}))}")
-    chosen = {**preset_parameters(preset, accepted), **params}
-    return cls(**fixed, **chosen, random_state=rng)
-
-
 def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
             schedule=(25, 15, 8, 5), unit="superpixel", window=3, n_segments=None,
-            compactness=None, scaling=None, region_statistic=None, preset="default", **params):
+            compactness=None, scaling=None, region_statistic=None, preset="default", tile=None,
+            halo=None, sample_size=None, workers=None, scheduler=None, **params):
     """Change analysis of a co-registered pair: what changed, and into which type.
 
     Parameters
@@ -82,6 +63,20 @@ def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
     preset : {'default', 'paper'}, default 'default'
         :mod:`drl_np.presets`: 'paper' is the DRLnet paper's configuration
         exactly; parameters given explicitly win over it.
+    tile : int, optional
+        Map tile by tile (``docs/scenes.md``): fit on a sample of
+        ``sample_size`` regions from windows spread over the scene, then map
+        tiles of ``tile`` x ``tile`` pixels read with a ``halo``
+        (:func:`drl_np.scene.fit_scene`). Default: the whole image at once.
+        ``maps`` then holds the final map only.
+    halo : int, optional
+        Pixels read around each tile (default :data:`drl_np.tiles.DEFAULT_HALO`).
+    sample_size : int, optional
+        Regions of the fit with ``tile`` (default
+        :data:`drl_np.scene.DEFAULT_SAMPLE_SIZE`).
+    workers, scheduler : optional
+        With ``tile``: run the tiles on a new local Dask cluster of
+        ``workers`` processes, or on the one at ``scheduler`` (an address).
     **params
         Parameters of the method's estimator (:class:`~drl_np.recurrent.DRLnet`,
         :class:`~drl_np.baselines.SAEKM`, :class:`~drl_np.baselines.RawKM`) or
@@ -121,6 +116,10 @@ def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
                   "window": window, "n_segments": n_segments, "compactness": compactness,
                   "scaling": scaling, "region_statistic": region_statistic, "preset": preset,
                   "nodata": nodata, **params}
+    if tile is not None:
+        from .scene_api import analyse_tiled
+        return analyse_tiled(t1, t2, method, rng, mask, nodata, schedule, run_params, params, tile=tile,
+                             halo=halo, sample_size=sample_size, workers=workers, scheduler=scheduler)
     if method in PEER_METHODS:
         return _analyse_peer(t1, t2, method, rng, mask, nodata, schedule, run_params, params)
 
@@ -140,7 +139,7 @@ def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
 
     members = regions.members(region_statistic)
     run_params["scaling_applied"] = regions.scaling_info.get("scaling", scaling)
-    model = _estimator(method, schedule, params, rng, preset)
+    model = make_estimator(method, schedule, params, rng, preset)
     model.fit(regions.x1, regions.x2, members)
     timings.update(model.timings_)
     maps = {k: regions.paint(labels) for k, labels in model.labels_per_step_.items()}

@@ -6,12 +6,11 @@ difference vectors into K_T types.
 """
 import time
 
-import numpy as np
 from sklearn.base import BaseEstimator
 
 from ._validation import InputError, check_positive_int, check_samples
-from .clustering import change_types
-from .decision import DECISION_RULES, THRESHOLD_STATISTICS, change_statistic, decide
+from .clustering import change_types, nearest_types
+from .decision import DECISION_RULES, THRESHOLD_STATISTICS, change_statistic, decide, scale_intensity
 from .pretrain import AutoencoderSettings, encode, pretrain_autoencoders
 from .rng import check_random_state
 
@@ -51,11 +50,12 @@ class _DifferenceKMeans(BaseEstimator):
             m1, m2 = self._encode(members.x1), self._encode(members.x2)
             values = members.region_mean(change_statistic(m1, m2, self.threshold_statistic))
         changed, tau = decide(values, self.threshold)
-        labels, _ = change_types(u1 - u2, changed, self.n_types, rng)
+        labels, centres = change_types(u1 - u2, changed, self.n_types, rng)
         self.timings_["clustering"] = time.perf_counter() - tic
-        span = values.max() - values.min()
-        self.change_intensity_ = (values - values.min()) / span if span > 0 else np.zeros_like(values)
+        self.intensity_range_ = (float(values.min()), float(values.max()))
+        self.change_intensity_ = scale_intensity(values, self.intensity_range_)
         self.labels_ = labels
+        self.threshold_, self.centroids_ = tau, centres
         self.thresholds_ = {"ci": tau}
         self.labels_per_step_ = {self.n_types: labels}
         self.n_change_types_ = int(labels.max())
@@ -64,6 +64,26 @@ class _DifferenceKMeans(BaseEstimator):
     def fit_predict(self, x1, x2, members=None):
         """Fit and return ``labels_``."""
         return self.fit(x1, x2, members).labels_
+
+    def predict(self, x1, x2, members=None, return_intensity=False):
+        """Change types of new sample pairs (n, d) with the fitted threshold
+        ``threshold_`` and type centres ``centroids_`` (the nearest centre of
+        u1 - u2); with ``return_intensity`` also the change intensity scaled
+        by ``intensity_range_`` and clipped to [0, 1]. On the fitted samples
+        it gives ``labels_`` back."""
+        if not hasattr(self, "centroids_"):
+            raise InputError(f"this {type(self).__name__} is not fitted yet; call fit(x1, x2) first")
+        x1, x2 = check_samples(x1, x2)
+        u1, u2 = self._encode(x1), self._encode(x2)
+        if members is None:
+            values = change_statistic(u1, u2, self.threshold_statistic)
+        else:
+            values = members.region_mean(change_statistic(self._encode(members.x1), self._encode(members.x2),
+                                                          self.threshold_statistic))
+        labels = nearest_types(u1 - u2, values > self.threshold_, self.centroids_)
+        if return_intensity:
+            return labels, scale_intensity(values, self.intensity_range_)
+        return labels
 
 
 class RawKM(_DifferenceKMeans):

@@ -175,6 +175,30 @@ DIR/planted.json. gt: 0 unchanged, 1..K the planted types.
 """
 
 
+_DEFAULT_TILE, _DEFAULT_HALO, _DEFAULT_SAMPLE = 512, 32, 20000   # drl_np.tiles, drl_np.scene
+_TILED_ABOVE = 2048 * 2048
+
+
+def _tile_size(text):
+    try:
+        v = int(text)
+    except ValueError:
+        v = 0
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' must be a positive integer")
+    return v
+
+
+def _halo(text):
+    try:
+        v = int(text)
+    except ValueError:
+        v = -1
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"halo '{text}' must be an integer >= 0")
+    return v
+
+
 def _count(text):
     try:
         return int(text)
@@ -270,6 +294,24 @@ def build_parser():
                      help="arrays in .npy/.mat/.npz are (M, N, B), bands last")
     run.add_argument("--var", metavar="NAME",
                      help="array name in .mat files; NAME1,NAME2[,NAME3] for T1, T2, GT")
+    sc = run.add_argument_group("whole scenes (docs/scenes.md)")
+    sc.add_argument("--tile", type=_tile_size, metavar="SIZE",
+                    help="fit on a sample, then map tiles of SIZE x SIZE pixels read with a halo "
+                         f"(default for GeoTIFFs above --tiled-above pixels: {_DEFAULT_TILE})")
+    sc.add_argument("--tiled-above", type=_tile_size, default=_TILED_ABOVE, metavar="PIXELS",
+                    help="GeoTIFF pairs with more pixels than this go the tiled way "
+                         f"(default: {_TILED_ABOVE}, 2048 x 2048)")
+    sc.add_argument("--halo", type=_halo, metavar="PIXELS",
+                    help=f"pixels read around each tile (default: {_DEFAULT_HALO})")
+    sc.add_argument("--sample-size", type=_tile_size, metavar="N",
+                    help=f"regions the DRLnet family is fitted on (default: {_DEFAULT_SAMPLE})")
+    dk = sc.add_mutually_exclusive_group()
+    dk.add_argument("--workers", type=_tile_size, metavar="N",
+                    help="run the tiles on a new local Dask cluster of N worker processes "
+                         "(needs pip install 'drl_np[dask]')")
+    dk.add_argument("--scheduler", metavar="ADDRESS",
+                    help="run the tiles on the Dask cluster at ADDRESS, e.g. tcp://10.0.0.5:8786; "
+                         "the workers read the inputs by path")
 
     demo = sub.add_parser(
         "demo", parents=[analysis, common],
@@ -367,7 +409,10 @@ def _analyse(t1, t2, args, valid):
 
     log.info("analysing %dx%d pixels, %d bands, with %s (seed %d)",
              t1.shape[0], t1.shape[1], t1.shape[2], args.method, args.seed)
-    return drl_np.analyse(t1, t2, method=args.method, random_state=args.seed,
+    scene = {}
+    if getattr(args, "tile", None) is not None:         # an array pair, tiled in memory
+        scene = {"tile": args.tile, "halo": args.halo, "sample_size": args.sample_size}
+    return drl_np.analyse(t1, t2, method=args.method, random_state=args.seed, **scene,
                           mask=valid, nodata=getattr(args, "nodata", None),
                           unit=args.unit, scaling=args.scaling, preset=args.preset,
                           region_statistic=args.region_statistic, **_analysis_params(args))
@@ -552,6 +597,8 @@ def _cmd_run(args):
                           "(see 'drl-np run --help')")
     _check_params(args)
     protected = [p for p in (args.pair, args.t1, args.t2, args.gt) if p is not None]
+    if _tiled_files(args):
+        return _cmd_run_scene(args, protected)
     # fail before a long read/analysis: a file in the way, an input among the
     # outputs, a directory that cannot be written
     io.AtomicOutputs(args.out, _output_names(args), protected, manifest=True).check(
@@ -596,6 +643,42 @@ def _cmd_run(args):
         "unit": args.unit, "seed": args.seed,
     }
     rep = _job(r1, r2, gt, args.out, args, inputs, protected, time.perf_counter() - t0)
+    _print_summary(rep, args.out)
+    return 0
+
+
+def _tiled_files(args):
+    """Whether ``run`` goes the whole-scene way: two GeoTIFFs with --tile,
+    --workers or --scheduler, or with more pixels than --tiled-above."""
+    from .cli_scene import is_geotiff, scene_pixels
+
+    if args.pair is not None or not (is_geotiff(args.t1) and is_geotiff(args.t2)):
+        if args.workers is not None or args.scheduler is not None:
+            raise _UsageError("--workers and --scheduler need two GeoTIFF files T1 T2 (the workers "
+                              "read them by window)")
+        return False
+    return (args.tile is not None or args.workers is not None or args.scheduler is not None
+            or scene_pixels(args.t1) > args.tiled_above)
+
+
+def _cmd_run_scene(args, protected):
+    from .cli_scene import OUTPUTS, run_scene_files
+
+    if args.gt is not None:
+        raise _UsageError("--gt is not scored on tiled runs yet; score the map afterwards with "
+                          "'drl-np evaluate DIR/cda_map.tif GT'")
+    if args.var is not None or args.channel_axis is not None:
+        raise _UsageError("--var, --bands-first and --bands-last are for .npy/.mat arrays, not "
+                          "GeoTIFF scenes")
+    io.AtomicOutputs(args.out, OUTPUTS, protected, manifest=True).check(writable=True)
+    inputs = {"t1": args.t1, "t2": args.t2, "pair": None, "gt": None, "gt_encoding": None,
+              "bands": args.bands, "layout": "bands-last", "pixel_size_arg": args.pixel_size,
+              "unit": args.unit, "seed": args.seed}
+    params = _analysis_params(args)
+    params.setdefault("schedule", _DEFAULT_SCHEDULE)
+    rep = run_scene_files(args, params, inputs, protected,
+                          lambda source: _pixel_area(args, source))
+    _RUN_STATE["committed"] = True
     _print_summary(rep, args.out)
     return 0
 

@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_limits
 from ._validation import InputError
 
 __all__ = ["kmeans", "change_types", "assign_nearest", "update_centroids_online", "init_centroids",
-           "one_hot"]
+           "nearest_types", "one_hot"]
 
 logger = logging.getLogger("drl_np")
 #: k-means of at least this many samples says when it starts and ends
@@ -132,6 +132,35 @@ def assign_nearest(dr, centres):
     """
     sq = ((dr[:, None, :] - centres[None, 1:, :]) ** 2).sum(axis=2)  # (m, K)
     return np.argmin(sq, axis=1) + 1
+
+
+def nearest_types(samples, changed, centres, block=65536):
+    """Types of new samples from fitted change-type centres (Eq. 8).
+
+    Parameters
+    ----------
+    samples : ndarray (n, f)
+    changed : ndarray of bool (n,)
+    centres : ndarray (K, f)
+        Row k - 1 is the centre of type k (:func:`change_types`' order).
+    block : int
+        Rows per distance block, which bounds the (block, K) memory.
+
+    Returns
+    -------
+    labels : ndarray of int (n,)
+        0 where not changed, else 1 + the index of the nearest centre; 0
+        everywhere when there is no centre (nothing changed at fit).
+    """
+    labels = np.zeros(samples.shape[0], dtype=np.int64)
+    if centres.shape[0] == 0:
+        return labels
+    idx = np.flatnonzero(changed)
+    for start in range(0, idx.size, block):
+        rows = samples[idx[start:start + block]]
+        sq = ((rows[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)   # (m, K)
+        labels[idx[start:start + block]] = np.argmin(sq, axis=1) + 1
+    return labels
 
 
 def update_centroids_online(centres, counts, dr, assign):

@@ -14,7 +14,7 @@ from ._validation import InputError
 from .ggki import ggki_threshold, ki_threshold
 
 __all__ = ["DECISION_RULES", "THRESHOLD_STATISTICS", "change_flags", "change_statistic", "decide",
-           "kmeans_threshold", "threshold"]
+           "kmeans_threshold", "scale_intensity", "threshold"]
 
 DECISION_RULES = ("ggki", "ki", "otsu", "kmeans")
 THRESHOLD_STATISTICS = ("squared", "magnitude")
@@ -192,3 +192,14 @@ def change_flags(h1, h2, rule="ggki", statistic="squared"):
     distance = change_statistic(h1, h2, "squared")
     flags, tau = decide(distance if statistic == "squared" else np.sqrt(distance), rule)
     return flags, distance, tau if statistic == "squared" else tau * tau
+
+
+def scale_intensity(values, value_range):
+    """Change intensity in [0, 1]: ``(v - lo) / (hi - lo)`` of the change
+    statistics ``values`` (n,) with ``value_range = (lo, hi)`` the range of
+    the fitted samples, clipped to [0, 1] so that new samples beyond it stay
+    in the map's range; zeros when the range is empty."""
+    lo, hi = value_range
+    if not hi > lo:
+        return np.zeros(values.shape[0])
+    return np.clip((values - lo) / (hi - lo), 0.0, 1.0)

@@ -13,8 +13,8 @@ from sklearn.base import BaseEstimator
 
 from ._validation import InputError, check_positive_int, check_samples, check_schedule
 from .algorithm1 import ClusterState, epoch_function
-from .clustering import change_types, init_centroids, kmeans, one_hot
-from .decision import DECISION_RULES, THRESHOLD_STATISTICS, change_statistic, decide
+from .clustering import change_types, init_centroids, kmeans, nearest_types, one_hot
+from .decision import DECISION_RULES, THRESHOLD_STATISTICS, change_statistic, decide, scale_intensity
 from .drlnet import branch_features, classifier_outputs, drnet_setup, forward_all, new_output_layer
 from .pretrain import AutoencoderSettings, log_epoch, pretrain_autoencoders, pretrain_classifier
 from .rng import check_random_state
@@ -137,6 +137,15 @@ class DRLnet(BaseEstimator):
         (:func:`fit_diagnostics`).
     timings_ : dict of str to float
     network_ : DRNetwork
+    threshold_ : float
+        tau of the final change flags, in the units of the change statistic
+        (``threshold_statistic``); :meth:`predict` flags ``value > tau``.
+    centroids_ : ndarray (K, r)
+        Centroids of the final change types 1..K in the DR space (the
+        K-means centres of s^T; row k - 1 is type k).
+    intensity_range_ : (float, float)
+        Smallest and largest change statistic of the fitted samples, the
+        span :meth:`predict` scales new intensities by.
     """
 
     def __init__(self, schedule=(25, 15, 8, 5), variant="drlnet2", branch=(100, 50), head=(50, 20),
@@ -228,8 +237,8 @@ class DRLnet(BaseEstimator):
             n_prev_classes = k_t + 1
 
         values = self._change_values(net, forward, members)
-        span = values.max() - values.min()
-        self.change_intensity_ = (values - values.min()) / span if span > 0 else np.zeros(x1.shape[0])
+        self.intensity_range_ = (float(values.min()), float(values.max()))
+        self.change_intensity_ = scale_intensity(values, self.intensity_range_)
         self.labels_ = s_prev
         self.network_ = net
         self.n_change_types_ = int(s_prev.max())
@@ -280,8 +289,9 @@ class DRLnet(BaseEstimator):
         forward = forward_all(net, x1, x2)
         if self.recompute_flags:        # lambda with the fine-tuned g (**choice** recompute_flags)
             lam, tau = decide(self._change_values(net, forward, members), self.threshold)
-        s_t, _ = change_types(forward[0], lam, k_t, rng)       # s^t: K-means of the changed DRs
+        s_t, centres = change_types(forward[0], lam, k_t, rng)   # s^t: K-means of the changed DRs
         self.thresholds_[f"K={k_t}"] = tau
+        self.threshold_, self.centroids_ = tau, centres
         self.labels_per_step_[k_t] = s_t
         self.timings_["clustering"] += time.perf_counter() - tic
         diag = self.diagnostics_[f"K={k_t}"]
@@ -313,3 +323,54 @@ class DRLnet(BaseEstimator):
     def fit_predict(self, x1, x2, members=None):
         """Fit and return ``labels_``."""
         return self.fit(x1, x2, members).labels_
+
+    # -- new samples -----------------------------------------------------------
+    def predict(self, x1, x2, members=None, return_intensity=False):
+        """Change types of new sample pairs with the fitted network.
+
+        Parameters
+        ----------
+        x1, x2 : array_like (n, d)
+            Samples built as the fitted ones were (same window, bands and
+            front end).
+        members : Members, optional
+            Member pixels of each new sample's region (see :meth:`fit`).
+        return_intensity : bool, default False
+            Also return the change intensity, scaled by ``intensity_range_``
+            and clipped to [0, 1].
+
+        Returns
+        -------
+        labels : ndarray of int (n,)
+            0 unchanged (Eq. 2 with the fitted tau: the change statistic of
+            the final g at most ``threshold_``), else 1 + the nearest of
+            ``centroids_`` to the sample's difference representation (Eq. 8).
+        intensity : ndarray (n,), with ``return_intensity``
+
+        Notes
+        -----
+        On the fitted samples themselves this gives ``labels_`` back: the
+        final flags are ``value > threshold_`` of the final g, and s^T is the
+        K-means assignment, which is the nearest centre (Eq. 8).
+        With ``recompute_flags=False`` the final flags of :meth:`fit` come from
+        g before the last fine-tuning; :meth:`predict` always uses the final g.
+        """
+        if not hasattr(self, "network_"):
+            raise InputError("this DRLnet is not fitted yet; call fit(x1, x2) first")
+        x1, x2 = check_samples(x1, x2)
+        if x1.shape[1] != self.network_.W[0].shape[1] - 1:
+            raise InputError(f"samples have {x1.shape[1]} features; the network was fitted on "
+                             f"{self.network_.W[0].shape[1] - 1}")
+        if self.change_space == "input":
+            values = (change_statistic(x1, x2, self.threshold_statistic) if members is None
+                      else members.region_mean(change_statistic(members.x1, members.x2,
+                                                                self.threshold_statistic)))
+            dr = forward_all(self.network_, x1, x2)[0]
+        else:
+            forward = forward_all(self.network_, x1, x2)         # (dr, h1, h2)
+            values = self._change_values(self.network_, forward, members)
+            dr = forward[0]
+        labels = nearest_types(dr, values > self.threshold_, self.centroids_)
+        if return_intensity:
+            return labels, scale_intensity(values, self.intensity_range_)
+        return labels

@@ -16,7 +16,9 @@ LOWER = {
     "drl_np.clustering": {"drl_np._validation"},
 }
 UPPER = {"drl_np", "drl_np.__main__", "drl_np.api", "drl_np.cli", "drl_np.io", "drl_np.report",
-         "drl_np.figures"}
+         "drl_np.figures",
+         # whole scenes: the entry points and the file readers and writers
+         "drl_np.scene_api", "drl_np.cli_scene", "drl_np.sources", "drl_np.scene_io"}
 
 
 def _module(path):
