@@ -4,8 +4,8 @@
 own defaults and the front end of :data:`FRONT_END`. ``preset="paper"`` is
 the DRLnet paper's configuration exactly as drl_np first implemented it
 (joint min-max scaling, the centre window of each region, GGKI on the
-squared distance of Eq. 2, the sparsity penalty on every layer, the
-paper's learning rate throughout): one switch away, pinned by a test.
+squared distance of Eq. 2 between the features g(x), the sparsity penalty
+on every layer, the paper's learning rate throughout): one switch away, pinned by a test.
 Every entry is a named **choice** of ``docs/fidelity.md`` with its
 measured effect. A parameter given explicitly always wins over the preset.
 """
@@ -23,6 +23,7 @@ FRONT_END = {
 _PAPER_ESTIMATOR = {
     "threshold_statistic": "squared",
     "network_sparsity_penalty": 0.1,
+    "change_space": "features",
 }
 
 

@@ -104,10 +104,12 @@ class DRLnet(BaseEstimator):
         Whether the supervised pre-training on s^0 also trains g (the
         paper trains the whole net) or keeps the autoencoders' g (**choice**
         ``pretrain_branch``).
-    change_space : {'features', 'input'}, default 'features'
-        Where Eq. 2's distance is measured: between the two dates' features
-        h = g(x) (the paper) or between their input windows (**choice**
-        ``change_space``).
+    change_space : {'input', 'features'}, default 'input'
+        Where Eq. 2's distance is measured: between the two dates' input
+        windows (the flags are then Raw+KM's, and the network decides the
+        change types) or between their features h = g(x) (the paper; on the
+        real binary pairs a worse change detector than the windows
+        themselves, see ``docs/fidelity.md``; **choice** ``change_space``).
     engine : {None, 'numba', 'numpy'}
         Engine of Algorithm 1 and of the autoencoder pre-training: the Numba
         kernels (default when they support the network) or their readable
@@ -126,7 +128,8 @@ class DRLnet(BaseEstimator):
     labels_per_step_ : dict of int to ndarray
         s^t for each K_t of the schedule (K0: the over-clustering).
     change_intensity_ : ndarray (n,)
-        ||h1 - h2||^2 of the final g, scaled to [0, 1].
+        The change statistic of the flags (of the input windows, or of the
+        final g with ``change_space='features'``), scaled to [0, 1].
     thresholds_ : dict of str to float
         tau (squared distance) at each K_t and for the final map.
     losses_ : dict of str to list of float
@@ -153,7 +156,7 @@ class DRLnet(BaseEstimator):
                  non_sparsity_penalty=0.1, network_sparsity_penalty=0.0, batchsize=10, sae_epochs=5,
                  pretrain_epochs=20, finetune_epochs=10, sae_learning_rate=1.0, pretrain_learning_rate=None,
                  threshold="ggki", threshold_statistic="magnitude", count_init="kmeans",
-                 recompute_flags=True, change_space="features", pretrain_branch=True, engine=None,
+                 recompute_flags=True, change_space="input", pretrain_branch=True, engine=None,
                  random_state=None):
         self.schedule = schedule
         self.variant = variant

@@ -56,12 +56,12 @@ def test_drlnet1_keeps_the_pretrained_branch_and_drlnet2_trains_it(engine):
 
 def test_relabelling_recomputes_the_flags_with_the_finetuned_branch():
     x1, x2 = _pairs()
-    model = DRLnet(**SMALL).fit(x1, x2)
+    model = DRLnet(**SMALL, change_space="features").fit(x1, x2)
     _, h1, h2 = forward_all(model.network_, x1, x2)
     flags, tau = decide(change_statistic(h1, h2, model.threshold_statistic), model.threshold)
     assert model.thresholds_["K=2"] == tau
     np.testing.assert_array_equal(model.labels_ > 0, flags)
-    kept = DRLnet(**SMALL, recompute_flags=False).fit(x1, x2)
+    kept = DRLnet(**SMALL, change_space="features", recompute_flags=False).fit(x1, x2)
     assert kept.thresholds_["K=2"] != tau          # the flags of the branch before fine-tuning
 
 
