@@ -29,6 +29,7 @@ _LOG2E = 1.4426950408889634            # 1 / ln 2
 _LN2_HI = 0.6931471803691238            # ln 2 rounded to 32 significant bits
 _LN2_LO = 1.9082149292705877e-10        # ln 2 - _LN2_HI
 _ROUND = 6755399441055744.0             # 1.5 * 2^52: adding it rounds to an integer
+_ROUND_BITS = 0x4338000000000000        # its bits; bits(_ROUND + k) = _ROUND_BITS + k for |k| < 2^51
 # below this exp rounds to 0, above this it overflows (clamping keeps 2^k1, 2^k2 normal)
 _X_MIN = -746.0
 _X_MAX = 710.0
@@ -61,21 +62,23 @@ def exp(x):
     t = xc * _LOG2E + _ROUND              # k in the low bits of t
     k = t - _ROUND                         # round(x / ln 2), as a float
     r = (xc - k * _LN2_HI) - k * _LN2_LO
-    p = _C12 + r * _C13
-    p = _C11 + r * p
-    p = _C10 + r * p
-    p = _C9 + r * p
-    p = _C8 + r * p
-    p = _C7 + r * p
-    p = _C6 + r * p
-    p = _C5 + r * p
-    p = _C4 + r * p
-    p = _C3 + r * p
-    p = _C2 + r * p                       # (e^r - 1 - r) / r^2
-    p = 1.0 + (r + (r * r) * p)
-    ki = (_float_bits(t) << 32) >> 32     # sign-extended low 32 bits: the integer k
-    k1 = ki >> 1
-    k2 = ki - k1
+    # (e^r - 1 - r) / r^2 = C2 + C3 r + ... + C13 r^11 by Estrin's scheme:
+    # the same terms as Horner's rule, but a dependency chain of depth 5
+    # instead of 22, so that the vectorised loops are not latency-bound
+    r2 = r * r
+    r4 = r2 * r2
+    q01 = (_C2 + _C3 * r) + r2 * (_C4 + _C5 * r)
+    q23 = (_C6 + _C7 * r) + r2 * (_C8 + _C9 * r)
+    q45 = (_C10 + _C11 * r) + r2 * (_C12 + _C13 * r)
+    p = q01 + r4 * (q23 + r4 * q45)
+    p = 1.0 + (r + r2 * p)
+    # 2^k = 2^k1 2^k2 with k1 = round(k / 2) by the same trick; the integers
+    # come from the bits as differences (bits(t) = bits(_ROUND) + k), not as
+    # arithmetic right shifts, which AVX2 has no instruction for on int64
+    # (they would keep the loops scalar)
+    h = k * 0.5 + _ROUND
+    k1 = _float_bits(h) - _ROUND_BITS
+    k2 = (_float_bits(t) - _ROUND_BITS) - k1
     s1 = _bits_float((k1 + 1023) << 52)
     s2 = _bits_float((k2 + 1023) << 52)
     y = (p * s1) * s2
