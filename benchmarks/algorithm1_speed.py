@@ -16,10 +16,18 @@ import time
 import numba
 import numpy as np
 
+from drl_np.algorithm1 import ClusterState
+from drl_np.algorithm1 import algorithm1_epoch as _numpy_epoch
 from drl_np.drlnet import drnet_setup
 from drl_np.kernels import algorithm1_epoch_numba
-from drl_np.recurrent import algorithm1_epoch
 from drl_np.rng import OctaveRandom
+
+
+def algorithm1_epoch(net, x1, x2, target, lam, assign, centres, counts, kk, batchsize, alpha,
+                     update_branch=True):
+    """The NumPy twin with the kernel's arguments (the state's arrays are shared)."""
+    state = ClusterState(lam, assign, centres, counts)
+    return _numpy_epoch(net, x1, x2, target, kk, batchsize, state, alpha, update_branch)
 
 
 def make_problem(n=5000, d=36, branch=(100, 50), head=(50, 20), n_classes=25, n_types=5, seed=0):
@@ -40,17 +48,23 @@ def make_problem(n=5000, d=36, branch=(100, 50), head=(50, 20), n_classes=25, n_
     return rng, net, x1, x2, target, lam, assign, centres, counts
 
 
-def time_engine(epoch_function, repeats=5, **sizes):
-    """Median seconds of ``repeats`` epochs after one warm-up epoch."""
+def time_engines(engines, repeats=5, **sizes):
+    """Median seconds per epoch of each engine: one warm-up epoch each (Numba
+    compiles or loads its cache there), then ``repeats`` rounds in which the
+    engines run one epoch each, interleaved (same load on both), every engine
+    on its own copy of the problem and the same permutations."""
     rng, net, x1, x2, target, lam, assign, centres, counts = make_problem(**sizes)
-    times = []
+    twins = {name: (net.copy(), assign.copy(), centres.copy(), counts.copy()) for name in engines}
+    times = {name: [] for name in engines}
     for run in range(repeats + 1):
         kk = rng.randperm(x1.shape[0])
-        tic = time.perf_counter()
-        epoch_function(net, x1, x2, target, lam, assign, centres, counts, kk, 10, 0.1, True)
-        if run > 0:
-            times.append(time.perf_counter() - tic)
-    return statistics.median(times)
+        for name, epoch_function in engines.items():
+            tnet, tassign, tcentres, tcounts = twins[name]
+            tic = time.perf_counter()
+            epoch_function(tnet, x1, x2, target, lam, tassign, tcentres, tcounts, kk, 10, 0.1, True)
+            if run > 0:
+                times[name].append(time.perf_counter() - tic)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 @numba.njit
@@ -119,13 +133,13 @@ def main(argv=None):
     parser.add_argument("--n", type=int, default=5000)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
-    t_numpy = time_engine(algorithm1_epoch, args.repeats, n=args.n)
-    t_numba = time_engine(algorithm1_epoch_numba, args.repeats, n=args.n)
+    medians = time_engines({"numpy": algorithm1_epoch, "numba": algorithm1_epoch_numba}, args.repeats, n=args.n)
+    t_numpy, t_numba = medians["numpy"], medians["numba"]
     print(f"Algorithm 1, one epoch: n = {args.n}, d = 36, branch (100, 50), head (50, 20), "
-          f"25 classes, batch 10; median of {args.repeats} epochs\n")
+          f"25 classes, batch 10; median of {args.repeats} epochs, engines interleaved\n")
     print("| engine | s / epoch | speed-up |")
     print("|---|---:|---:|")
-    print(f"| numpy (`recurrent.algorithm1_epoch`) | {t_numpy:.3f} | 1.0x |")
+    print(f"| numpy (`algorithm1.algorithm1_epoch`) | {t_numpy:.3f} | 1.0x |")
     print(f"| numba (`kernels.algorithm1_epoch_numba`) | {t_numba:.3f} | {t_numpy / t_numba:.1f}x |")
     print("\nSmall products inside Numba, batch 10, microseconds per call:\n")
     print(product_table())

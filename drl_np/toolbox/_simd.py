@@ -20,7 +20,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
-__all__ = ["float64x4", "vzero", "vload", "vstore", "vload_masked", "vstore_masked", "vfma"]
+__all__ = ["float64x4", "vzero", "vload", "vstore", "vload_masked", "vstore_masked", "vfma", "vtranspose4"]
 
 _V4 = ir.VectorType(ir.DoubleType(), 4)
 _MASK = ir.VectorType(ir.IntType(1), 4)
@@ -137,3 +137,24 @@ def vfma(typingctx, a, b, c):
                                             "llvm.fma.v4f64")
         return builder.call(fn, [splat, args[1], args[2]])
     return float64x4(types.float64, float64x4, float64x4), codegen
+
+
+@intrinsic
+def vtranspose4(typingctx, v0, v1, v2, v3):
+    """The columns of the 4 x 4 block whose rows are ``v0 .. v3``: a tuple of
+    four vectors, ``out[c][r] = v_r[c]`` (shuffles, no arithmetic)."""
+    quad = types.UniTuple(float64x4, 4)
+
+    def codegen(context, builder, signature, args):
+        def mask(lanes):
+            return ir.Constant(ir.VectorType(_I32, 4), lanes)
+        lo01 = builder.shuffle_vector(args[0], args[1], mask([0, 4, 2, 6]))   # v0_0 v1_0 v0_2 v1_2
+        hi01 = builder.shuffle_vector(args[0], args[1], mask([1, 5, 3, 7]))   # v0_1 v1_1 v0_3 v1_3
+        lo23 = builder.shuffle_vector(args[2], args[3], mask([0, 4, 2, 6]))
+        hi23 = builder.shuffle_vector(args[2], args[3], mask([1, 5, 3, 7]))
+        cols = [builder.shuffle_vector(lo01, lo23, mask([0, 1, 4, 5])),
+                builder.shuffle_vector(hi01, hi23, mask([0, 1, 4, 5])),
+                builder.shuffle_vector(lo01, lo23, mask([2, 3, 6, 7])),
+                builder.shuffle_vector(hi01, hi23, mask([2, 3, 6, 7]))]
+        return context.make_tuple(builder, quad, cols)
+    return quad(float64x4, float64x4, float64x4, float64x4), codegen
