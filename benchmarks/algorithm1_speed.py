@@ -5,9 +5,9 @@ n = 5000 sample pairs, batch 10, alpha 0.1, sparsity 0.1, half the samples
 changed into 5 types. Each engine runs one warm-up epoch (Numba compiles or
 loads its cache there), then the median of 5 timed epochs is reported as a
 markdown table. A second table times the kernel's two kinds of small
-matrix product at each default layer shape, written as loops against
-``np.dot`` (BLAS) inside Numba: the measurement behind the kernel's use of
-``np.dot``. Run with ``python -m benchmarks.algorithm1_speed``.
+matrix product at each default layer shape, its register-tiled loops
+(``toolbox._products``) against ``np.dot`` (BLAS) inside Numba: the
+measurement behind the kernel's use of the loops. Run with ``python -m benchmarks.algorithm1_speed``.
 """
 import argparse
 import statistics
@@ -21,6 +21,7 @@ from drl_np.algorithm1 import algorithm1_epoch as _numpy_epoch
 from drl_np.drlnet import drnet_setup
 from drl_np.kernels import algorithm1_epoch_numba
 from drl_np.rng import OctaveRandom
+from drl_np.toolbox._products import gemm_nn, gemm_tn
 
 
 def algorithm1_epoch(net, x1, x2, target, lam, assign, centres, counts, kk, batchsize, alpha,
@@ -68,16 +69,10 @@ def time_engines(engines, repeats=5, **sizes):
 
 
 @numba.njit
-def _forward_loops(a, w, z, reps):
-    """z = a @ w.T as loops (bias column included), ``reps`` times."""
-    m, n_cols = a.shape
+def _forward_loops(a, wt, z, reps):
+    """z = a @ W' with the kernel's tiled loops on W' (bias column included), ``reps`` times."""
     for _ in range(reps):
-        for r in range(m):
-            for o in range(w.shape[0]):
-                s = 0.0
-                for k in range(n_cols):
-                    s += a[r, k] * w[o, k]
-                z[r, o] = s
+        gemm_nn(a, wt, 0, z)
 
 
 @numba.njit
@@ -88,16 +83,9 @@ def _forward_dot(a, w, z, reps):
 
 @numba.njit
 def _gradient_loops(delta, a, g, reps):
-    """g = delta.T @ a as loops, ``reps`` times."""
-    m, n_cols = a.shape
+    """g = delta' @ a with the kernel's tiled loops, ``reps`` times."""
     for _ in range(reps):
-        for o in range(g.shape[0]):
-            for k in range(n_cols):
-                g[o, k] = 0.0
-            for r in range(m):
-                v = delta[r, o]
-                for k in range(n_cols):
-                    g[o, k] += v * a[r, k]
+        gemm_tn(delta, a, 0, g)
 
 
 @numba.njit
@@ -118,7 +106,7 @@ def product_table(batchsize=10, reps=2000):
         delta = rng.rand(batchsize, n_out)
         z, g = np.empty((batchsize, n_out)), np.empty((n_out, n_in + 1))
         cells = []
-        for fn, args in ((_forward_loops, (a, w, z)), (_forward_dot, (a, w, z)),
+        for fn, args in ((_forward_loops, (a, np.ascontiguousarray(w.T), z)), (_forward_dot, (a, w, z)),
                          (_gradient_loops, (delta, a, g)), (_gradient_dot, (delta, a, g))):
             fn(*args, 1)                                    # compile
             tic = time.perf_counter()

@@ -239,16 +239,15 @@ def _weight_gradient(delta, a_in, m, raw, g, accumulate):
     ``accumulate`` (the second date's share of a branch layer)."""
     gemm_tn(delta, a_in, 0, raw)                                 # (n_out, 1 + n_in)
     n_out, n_cols = g.shape
-    inv_m = 1.0 / m                  # a multiplication, not a division: within an ulp
     for o in range(n_out):
         go = g[o]
         ro = raw[o]
         if accumulate:
             for k in range(n_cols):
-                go[k] = go[k] + ro[k] * inv_m
+                go[k] = go[k] + ro[k] / m
         else:
             for k in range(n_cols):
-                go[k] = ro[k] * inv_m
+                go[k] = ro[k] / m
 
 
 @numba.njit(cache=True, error_model="numpy")

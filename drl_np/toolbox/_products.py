@@ -22,6 +22,11 @@ do), not ``fastmath`` contraction: every entry of ``C`` is the chain
 order, whatever the tile, so ``gemm_nn`` and ``gemm_tn`` give the same bits
 for the same sums, and they differ from ``np.dot`` by a few ulps
 (``tests/test_toolbox_products.py``).
+
+Numba's on-disk cache (``cache=True``) is keyed by the timestamp of the file
+that defines each kernel only: after editing this module, ``._simd`` or
+``._exp``, delete the ``__pycache__/*.nbi``/``*.nbc`` files of ``_numba``
+and ``drl_np/kernels``, or the epoch kernels keep the old code compiled in.
 """
 import numba
 from numba import types
