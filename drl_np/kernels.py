@@ -6,12 +6,17 @@
 :func:`_algorithm1_kernel` does what the NumPy twin does with
 ``drnet_forward(training=True)``, ``drnet_loss``, ``drnet_backward`` (Eq. 7),
 ``drnet_applygrads``, ``assign_nearest`` (Eq. 8) and
-``update_centroids_online`` (Eq. 9). The matrix products go to BLAS
-(``np.dot``, as the twin's ``@``; loops measured 3-10x slower at batch 10,
-see ``benchmarks/algorithm1_speed.py``); the elementwise steps keep the
-twin's order of operations. Results agree with the twin to rounding (the
-two BLAS calls may sum in another order), not bit for bit; there is no
-``fastmath``.
+``update_centroids_online`` (Eq. 9). The matrix products are the
+register-tiled loops of :mod:`drl_np.toolbox._products` (at batch 10 they
+beat BLAS, whose call overhead dominates at these shapes; the forward
+products ``a W'`` read transposed copies ``W'`` refreshed after each step),
+the sigmoids use the vectorisable :func:`drl_np.toolbox._exp.exp`, and the
+elementwise steps keep the twin's order of operations. Results agree with
+the twin to rounding (the products sum in another order than BLAS, with
+IEEE ``fma``; ``exp`` may differ from NumPy's by an ulp), not bit for bit;
+there is no ``fastmath``. The kernels compile with ``error_model="numpy"``
+(a division by zero gives inf/NaN, as in the twin, and the loops have no
+exception branch, so they vectorise).
 
 Data layout (fixed types, so ``cache=True`` compiles once per machine). The
 ``L = n_branch + n_head`` layers are numbered as ``net.W``: branch layers
@@ -25,7 +30,9 @@ units and
 import numba
 import numpy as np
 
-from .toolbox._numba import apply_gradient, l2_per_weight
+from .toolbox._exp import exp
+from .toolbox._numba import _transpose, apply_gradient, l2_per_weight
+from .toolbox._products import gemm_nn, gemm_tn
 
 __all__ = ["supports", "algorithm1_epoch_numba"]
 
@@ -189,18 +196,21 @@ def _check_shapes(net, x1, x2, target, lam, assign, centres, counts, kk, batchsi
                          "centroid (rows 1..K); pass (1 + K, r) centres")
 
 
-@numba.njit(cache=True)
-def _layer_forward(a_in, w, a_out, m, z):
-    """``a_out[:m, 1:] = sigm(a_in @ W')``; ``z`` (bs, n_out) holds the
-    pre-activations of all rows (rows from ``m`` on are stale and unused)."""
-    np.dot(a_in, w.T, z)                                         # (bs, n_out)
-    n_out = w.shape[0]
+@numba.njit(cache=True, error_model="numpy")
+def _layer_forward(a_in, wt, a_out, m, z):
+    """``a_out[:m, 1:] = sigm(a_in[:m] @ W')`` with ``wt = W'``; ``z[:m]``
+    (m, n_out) holds the pre-activations (rows from ``m`` on are stale and
+    unused: the changed samples' pass computes only their rows)."""
+    gemm_nn(a_in[:m], wt, 0, z[:m])                              # (m, n_out)
+    n_out = wt.shape[1]
     for r in range(m):
+        zr = z[r]
+        ar = a_out[r, 1:]
         for o in range(n_out):
-            a_out[r, o + 1] = 1.0 / (1.0 + np.exp(-z[r, o]))
+            ar[o] = 1.0 / (1.0 + exp(-zr[o]))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _sparsity_term(p, scale, rho, out):
     """nnbp's sparsity term ``scale * (-rho / p + (1 - rho) / (1 - p))``,
     ``scale = share * beta`` as ``drlnet._sparsity_term``."""
@@ -208,7 +218,7 @@ def _sparsity_term(p, scale, rho, out):
         out[j] = scale * (-rho / p[j] + (1 - rho) / (1 - p[j]))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _running_mean(a, b, m, p):
     """``p = 0.99 p + 0.01 mean(rows)`` over the first ``m`` rows of ``a``
     (and of ``b`` when it has rows: both dates' 2m rows), bias column dropped."""
@@ -223,25 +233,29 @@ def _running_mean(a, b, m, p):
         p[j] = 0.99 * p[j] + 0.01 * (s / n_rows)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _weight_gradient(delta, a_in, m, raw, g, accumulate):
     """``g = delta' a_in / m``, or ``g = g + delta' a_in / m`` when
     ``accumulate`` (the second date's share of a branch layer)."""
-    np.dot(delta.T, a_in, raw)                                   # (n_out, 1 + n_in)
+    gemm_tn(delta, a_in, 0, raw)                                 # (n_out, 1 + n_in)
     n_out, n_cols = g.shape
     for o in range(n_out):
-        for k in range(n_cols):
-            if accumulate:
-                g[o, k] = g[o, k] + raw[o, k] / m
-            else:
-                g[o, k] = raw[o, k] / m
+        go = g[o]
+        ro = raw[o]
+        if accumulate:
+            for k in range(n_cols):
+                go[k] = go[k] + ro[k] / m
+        else:
+            for k in range(n_cols):
+                go[k] = ro[k] / m
 
 
-@numba.njit(cache=True)
-def _forward_dates(x1, x2, rows, m, nb, nh, W, A1, A2, AH, Z, to_output):
+@numba.njit(cache=True, error_model="numpy")
+def _forward_dates(x1, x2, rows, m, nb, nh, WT, A1, A2, AH, Z, to_output):
     """Gather ``rows[:m]`` of both dates, run them through the branch, the
-    merge and the head up to the DR layer (``to_output``: the classifier too).
-    Rows from ``m`` on hold stale values and are not used."""
+    merge and the head up to the DR layer (``to_output``: the classifier too);
+    ``WT`` are the transposed weights. Rows from ``m`` on hold stale values
+    and are not used."""
     d = x1.shape[1]
     for r in range(m):
         row = rows[r]
@@ -249,8 +263,8 @@ def _forward_dates(x1, x2, rows, m, nb, nh, W, A1, A2, AH, Z, to_output):
             A1[0][r, k + 1] = x1[row, k]
             A2[0][r, k + 1] = x2[row, k]
     for i in range(nb):
-        _layer_forward(A1[i], W[i], A1[i + 1], m, Z[i])
-        _layer_forward(A2[i], W[i], A2[i + 1], m, Z[i])
+        _layer_forward(A1[i], WT[i], A1[i + 1], m, Z[i])
+        _layer_forward(A2[i], WT[i], A2[i + 1], m, Z[i])
     gk = A1[nb].shape[1] - 1
     for r in range(m):
         for k in range(gk):
@@ -258,10 +272,10 @@ def _forward_dates(x1, x2, rows, m, nb, nh, W, A1, A2, AH, Z, to_output):
             AH[0][r, gk + k + 1] = A2[nb][r, k + 1]
     top = nh if to_output else nh - 1
     for j in range(top):
-        _layer_forward(AH[j], W[nb + j], AH[j + 1], m, Z[nb + j])
+        _layer_forward(AH[j], WT[nb + j], AH[j + 1], m, Z[nb + j])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _joint_loss(target, lam, assign, centres, rows, m, out, dr, alpha):
     """Eq. 4/5 of the minibatch ``rows[:m]`` (``drnet_loss``):
     ``1/2 sum (s - f)^2 / m + 1/2 alpha sum lam (d - M s)^2 / m``."""
@@ -279,7 +293,7 @@ def _joint_loss(target, lam, assign, centres, rows, m, out, dr, alpha):
     return 0.5 * s_cls / m + 0.5 * alpha * s_clu / m
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _output_delta(target, rows, m, out, dout):
     """Eq. 7 at the classifier: ``delta_out = -(s - f) f (1 - f)``."""
     for r in range(m):
@@ -289,7 +303,7 @@ def _output_delta(target, rows, m, out, dout):
             dout[r, c] = -(target[row, c] - f) * (f * (1 - f))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _head_delta(t, a, s_term, sparse, m, rows, lam, assign, centres, alpha, at_dr, below):
     """Eq. 7 at a hidden head layer: ``below = (t + beta KL' [+ alpha lam
     (d - M s) at the DR layer]) a (1 - a)`` with ``t = delta_up W_up``."""
@@ -306,7 +320,7 @@ def _head_delta(t, a, s_term, sparse, m, rows, lam, assign, centres, alpha, at_d
             below[r, k] = v * (h * (1 - h))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _branch_delta(t, col, s_term, sparse, m, h, di):
     """Eq. 7 in g for one date: ``di = (t[:, col:] + beta/2 KL') h (1 - h)``,
     ``col`` selecting this date's half of ``[h1, h2]`` at the merge."""
@@ -319,7 +333,7 @@ def _branch_delta(t, col, s_term, sparse, m, h, di):
             di[r, k] = v * (hk * (1 - hk))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _assign_nearest(dr, c_n, centres, changed, assign, new_type):
     """Eq. 8: ``argmin_k ||d - M_k||^2`` over rows 1..K (first minimum wins,
     as ``np.argmin``), all with the centroids before Eq. 9."""
@@ -338,7 +352,7 @@ def _assign_nearest(dr, c_n, centres, changed, assign, new_type):
         assign[changed[r]] = best
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _update_centroids(dr, c_n, new_type, centres, counts):
     """Eq. 9 in minibatch order: ``c_k += 1; M_k -= (M_k - d) / c_k``."""
     for r in range(c_n):
@@ -349,7 +363,7 @@ def _update_centroids(dr, c_n, new_type, centres, counts):
             centres[k, c] -= step * (centres[k, c] - dr[r, c + 1])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _changed_rows(rows, m, lam, changed):
     """The minibatch's samples with lam > 0 into ``changed``; their count."""
     c_n = 0
@@ -360,7 +374,7 @@ def _changed_rows(rows, m, lam, changed):
     return c_n
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _algorithm1_kernel(x1, x2, target, lam, assign, centres, counts, kk, bs, alpha, update_branch,
                        n_in, n_out, nb, w_flat, vw_flat, w_off, p_flat, p_off,
                        lr, momentum, l2, beta, rho):
@@ -376,13 +390,17 @@ def _algorithm1_kernel(x1, x2, target, lam, assign, centres, counts, kk, bs, alp
     (:func:`_update_centroids`).
 
     ``w_flat``, ``vw_flat``, ``p_flat``, ``assign``, ``centres`` and
-    ``counts`` are updated in place. The products go to BLAS (``np.dot``),
-    as the NumPy twin's ``@`` does; the elementwise steps keep its order of
-    operations.
+    ``counts`` are updated in place. The products are the loops of
+    :mod:`drl_np.toolbox._products` (``a W'`` reads the transposed copies
+    ``WT``, refreshed after each step); the elementwise steps keep the twin's
+    order of operations.
     """
     n_layers = n_in.shape[0]
     nh = n_layers - nb
     W = [w_flat[w_off[i]:w_off[i + 1]].reshape((n_out[i], n_in[i] + 1)) for i in range(n_layers)]
+    WT = [np.empty((n_in[i] + 1, n_out[i])) for i in range(n_layers)]   # W[i]', for a W'
+    for i in range(n_layers):
+        _transpose(W[i], WT[i])
     P = [p_flat[p_off[i]:p_off[i + 1]] for i in range(n_layers)]
     # activations with the bias column first: branch per date, head (output too)
     A1 = [np.ones((bs, n_in[i] + 1)) for i in range(nb)]
@@ -415,7 +433,7 @@ def _algorithm1_kernel(x1, x2, target, lam, assign, centres, counts, kk, bs, alp
         for r in range(m):
             rows[r] = kk[l * bs + r]
         # -- drnet_forward(training=True), drnet_loss -------------------------
-        _forward_dates(x1, x2, rows, m, nb, nh, W, A1, A2, AH, Z, True)
+        _forward_dates(x1, x2, rows, m, nb, nh, WT, A1, A2, AH, Z, True)
         if sparse:
             for i in range(nb):
                 _running_mean(A1[i + 1], A2[i + 1], m, P[i])
@@ -429,14 +447,14 @@ def _algorithm1_kernel(x1, x2, target, lam, assign, centres, counts, kk, bs, alp
             _weight_gradient(D[layer], AH[j], m, raw[layer], G[layer], False)
             if j == 0:
                 break
-            np.dot(D[layer], W[layer], T[layer])                 # (bs, 1 + n_in), old W
+            gemm_nn(D[layer], W[layer], 0, T[layer])                 # (bs, 1 + n_in), old W
             if sparse:
                 _sparsity_term(P[layer - 1], 1.0 * beta, rho, S[layer - 1])
             _head_delta(T[layer], AH[j], S[layer - 1], sparse, m, rows, lam, assign, centres,
                         alpha, j == nh - 1, D[layer - 1])
         # -- into g, once per date; the two contributions add --------------------
         if update_branch:
-            np.dot(D[nb], W[nb], T[nb])                          # (bs, 1 + 2 g_k)
+            gemm_nn(D[nb], W[nb], 0, T[nb])                     # (bs, 1 + 2 g_k)
             if sparse:
                 for i in range(nb):
                     _sparsity_term(P[i], 0.5 * beta, rho, S[i])
@@ -448,17 +466,19 @@ def _algorithm1_kernel(x1, x2, target, lam, assign, centres, counts, kk, bs, alp
                     _branch_delta(t, col, S[i], sparse, m, A[i + 1], Dd[i])
                     _weight_gradient(Dd[i], A[i], m, raw[i], G[i], date == 1)
                     if i > 0:
-                        np.dot(Dd[i], W[i], T[i])                # (bs, 1 + g_{i-1})
+                        gemm_nn(Dd[i], W[i], 0, T[i])          # (bs, 1 + g_{i-1})
                         t, col = T[i], 1
         # -- drnet_applygrads ----------------------------------------------------
         start = w_off[0] if update_branch else w_off[nb]        # a frozen branch is not stepped
         apply_gradient(g_flat[start:], 1.0, w_flat[start:], vw_flat[start:], lr, momentum,
                        l2_flat[start:], l2 > 0)
+        for i in range(0 if update_branch else nb, n_layers):
+            _transpose(W[i], WT[i])
         # -- the changed samples: new DRs, Eq. 8, Eq. 9 ------------------------
         c_n = _changed_rows(rows, m, lam, changed)
         if c_n == 0:
             continue
-        _forward_dates(x1, x2, changed, c_n, nb, nh, W, A1, A2, AH, Z, False)
+        _forward_dates(x1, x2, changed, c_n, nb, nh, WT, A1, A2, AH, Z, False)
         _assign_nearest(dr, c_n, centres, changed, assign, new_type)
         _update_centroids(dr, c_n, new_type, centres, counts)
     return L

@@ -11,7 +11,8 @@ LOWER = {
     "drl_np.rng": {"drl_np._validation"},
     "drl_np.methods": set(),
     "drl_np.toolbox.activations": set(),
-    "drl_np.toolbox._numba": {"drl_np.toolbox.activations", "drl_np.toolbox._exp", "drl_np.toolbox._products"},
+    "drl_np.toolbox._numba": {"drl_np.toolbox.activations", "drl_np.toolbox._exp", "drl_np.toolbox._products",
+                             "drl_np.toolbox._simd"},
     "drl_np.decision": {"drl_np._validation", "drl_np.ggki"},
     "drl_np.clustering": {"drl_np._validation"},
 }

@@ -1,4 +1,4 @@
-"""The loop products of the Numba engine against ``@``."""
+"""The loop products of the Numba engines against ``@``, and their SIMD pieces."""
 import numpy as np
 import pytest
 
@@ -28,3 +28,41 @@ def test_equal_to_matmul(m, K, J, off):
     Ct = np.empty((m, J))
     gemm_tn(At, B, off, Ct)
     np.testing.assert_array_equal(Ct, C)                         # same sums, same order
+
+
+@pytest.mark.parametrize("m, K, J", [(10, 37, 100), (100, 10, 37), (12, 6, 13), (3, 4, 7), (6, 2, 5)])
+def test_tiles_tails_and_leftover_rows(m, K, J):
+    # every tile kind: 5 x 8, the masked tails (J % 8 != 0) and the rows
+    # left below the five-row tiles (m % 5 != 0); the entries outside C untouched
+    r = np.random.default_rng(K)
+    A, B = r.standard_normal((m, K)), r.standard_normal((K, J + 3))
+    big = np.full((m + 1) * J, 7.0)
+    C = big[:m * J].reshape(m, J)                  # the row after C must stay untouched
+    gemm_nn(A, B, 3, C)
+    np.testing.assert_allclose(C, A @ B[:, 3:], rtol=0, atol=1e-13)
+    assert np.all(big[m * J:] == 7.0)
+
+
+@pytest.mark.parametrize("shape", [(100, 37), (50, 101), (25, 51), (4, 4), (5, 9), (3, 2), (1, 1), (0, 3)])
+def test_block_transpose(shape):
+    from drl_np.toolbox._numba import _transpose
+    A = np.random.default_rng(shape[0]).standard_normal(shape)
+    AT = np.full(shape[::-1], np.nan)
+    _transpose(A, AT)
+    np.testing.assert_array_equal(AT, A.T)
+
+
+def test_masked_tail_reads_and_writes_only_its_lanes():
+    import numba
+    from drl_np.toolbox._simd import vload_masked, vstore_masked
+
+    @numba.njit
+    def copy_tail(src, dst, j, n):
+        vstore_masked(dst, j, vload_masked(src, j, n), n)
+
+    for n in (1, 2, 3, 4):
+        src, dst = np.arange(8.0), np.full(8, -1.0)
+        copy_tail(src, dst, 3, n)
+        expected = np.full(8, -1.0)
+        expected[3:3 + n] = src[3:3 + n]
+        np.testing.assert_array_equal(dst, expected)

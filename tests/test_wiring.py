@@ -104,8 +104,13 @@ def test_change_space_input_flags_as_raw_km():
 
 def test_fit_diagnostics_report_the_fit_of_the_pseudo_labels():
     x1, x2 = _pairs()
-    learns = DRLnet(**{**SMALL, "pretrain_epochs": 200}, pretrain_learning_rate=2.0).fit(x1, x2)
-    idle = DRLnet(**{**SMALL, "pretrain_epochs": 1}, pretrain_learning_rate=1e-6).fit(x1, x2)
+    # the NumPy engine: 200 epochs at learning rate 2 amplify the last bits,
+    # so the Numba engines (equal to it to rounding per step) land anywhere
+    # between 0.73 and 0.92 train accuracy as their sums change order; this
+    # test is about the diagnostics, the engines' agreement is tested apart
+    learns = DRLnet(**{**SMALL, "pretrain_epochs": 200}, pretrain_learning_rate=2.0,
+                    engine="numpy").fit(x1, x2)
+    idle = DRLnet(**{**SMALL, "pretrain_epochs": 1}, pretrain_learning_rate=1e-6, engine="numpy").fit(x1, x2)
     d, d0 = learns.diagnostics_["pretrain"], idle.diagnostics_["pretrain"]
     # the trivial loss is that of the class frequencies: 1/2 sum_c p_c (1 - p_c)
     freq = np.bincount(learns.labels_per_step_[6] - 1, minlength=6) / x1.shape[0]
