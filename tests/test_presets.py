@@ -43,3 +43,13 @@ def test_unknown_preset_is_an_input_error(scene):
     t1, t2, _ = scene
     with pytest.raises(InputError, match="preset must be one of"):
         drl_np.analyse(t1, t2, method="raw-km", preset="fast")
+
+
+def test_default_drlnet_flags_are_raw_km_flags(scene):
+    """The default decides changed/unchanged on the input windows
+    (change_space='input'), so DRLnet2's binary map is Raw+KM's."""
+    t1, t2, _ = (a[:128, :128] for a in scene)
+    kw = dict(schedule=(12, 6, 3), random_state=0)
+    drl = drl_np.analyse(t1, t2, method="drlnet2", sae_epochs=1, pretrain_epochs=2, finetune_epochs=2, **kw)
+    raw = drl_np.analyse(t1, t2, method="raw-km", **kw)
+    np.testing.assert_array_equal(drl.cda_map > 0, raw.cda_map > 0)
