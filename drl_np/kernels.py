@@ -31,8 +31,8 @@ import numba
 import numpy as np
 
 from .toolbox._exp import exp
-from .toolbox._numba import _transpose, apply_gradient, l2_per_weight
-from .toolbox._products import gemm_nn, gemm_tn
+from .toolbox._numba import apply_gradient, l2_per_weight
+from .toolbox._products import gemm_nn, gemm_tn, transpose
 
 __all__ = ["supports", "algorithm1_epoch_numba"]
 
@@ -400,7 +400,7 @@ def _algorithm1_kernel(x1, x2, target, lam, assign, centres, counts, kk, bs, alp
     W = [w_flat[w_off[i]:w_off[i + 1]].reshape((n_out[i], n_in[i] + 1)) for i in range(n_layers)]
     WT = [np.empty((n_in[i] + 1, n_out[i])) for i in range(n_layers)]   # W[i]', for a W'
     for i in range(n_layers):
-        _transpose(W[i], WT[i])
+        transpose(W[i], WT[i])
     P = [p_flat[p_off[i]:p_off[i + 1]] for i in range(n_layers)]
     # activations with the bias column first: branch per date, head (output too)
     A1 = [np.ones((bs, n_in[i] + 1)) for i in range(nb)]
@@ -473,7 +473,7 @@ def _algorithm1_kernel(x1, x2, target, lam, assign, centres, counts, kk, bs, alp
         apply_gradient(g_flat[start:], 1.0, w_flat[start:], vw_flat[start:], lr, momentum,
                        l2_flat[start:], l2 > 0)
         for i in range(0 if update_branch else nb, n_layers):
-            _transpose(W[i], WT[i])
+            transpose(W[i], WT[i])
         # -- the changed samples: new DRs, Eq. 8, Eq. 9 ------------------------
         c_n = _changed_rows(rows, m, lam, changed)
         if c_n == 0:

@@ -45,10 +45,10 @@ def test_tiles_tails_and_leftover_rows(m, K, J):
 
 @pytest.mark.parametrize("shape", [(100, 37), (50, 101), (25, 51), (4, 4), (5, 9), (3, 2), (1, 1), (0, 3)])
 def test_block_transpose(shape):
-    from drl_np.toolbox._numba import _transpose
+    from drl_np.toolbox._products import transpose
     A = np.random.default_rng(shape[0]).standard_normal(shape)
     AT = np.full(shape[::-1], np.nan)
-    _transpose(A, AT)
+    transpose(A, AT)
     np.testing.assert_array_equal(AT, A.T)
 
 

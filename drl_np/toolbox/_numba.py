@@ -31,8 +31,7 @@ import numba
 import numpy as np
 
 from ._exp import exp
-from ._products import gemm_nn, gemm_tn
-from ._simd import vload, vstore, vtranspose4
+from ._products import gemm_nn, gemm_tn, transpose
 from .activations import HIDDEN_ACTIVATIONS, OUTPUTS, TANH_OPT_A, TANH_OPT_B
 
 __all__ = ["supports", "numba_epoch"]
@@ -162,7 +161,7 @@ def _epoch_kernel(x, y, kk, b0, b1, bs, size, w_flat, vw_flat, w_off, p_flat, p_
     sparsity = [np.zeros(size[i]) for i in range(n)]
     for i in range(n - 1):
         a[i][:, 0] = 1.0
-        _transpose(W[i], WT[i])
+        transpose(W[i], WT[i])
     draws_per_batch = bs * size[0] if mask_input else 0
     if dropout:
         for i in range(1, n - 1):
@@ -206,32 +205,8 @@ def _epoch_kernel(x, y, kk, b0, b1, bs, size, w_flat, vw_flat, w_off, p_flat, p_
         # -- nnapplygrads, then the transposed copies --------------------------
         apply_gradient(g_flat, bs, w_flat, vw_flat, lr, momentum, l2_flat, l2 > 0)
         for i in range(n - 1):
-            _transpose(W[i], WT[i])
+            transpose(W[i], WT[i])
     return L
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _transpose(A, AT):
-    """``AT[:] = A'``, in 4 x 4 blocks held in registers (four vector loads,
-    shuffles, four vector stores: a quarter of the memory operations of an
-    element-wise copy, which took a tenth of an epoch); the edges that do not
-    fill a block element by element."""
-    m, k = A.shape
-    m4 = m - m % 4
-    k4 = k - k % 4
-    for r in range(0, m4, 4):
-        for c in range(0, k4, 4):
-            cols = vtranspose4(vload(A[r], c), vload(A[r + 1], c), vload(A[r + 2], c), vload(A[r + 3], c))
-            vstore(AT[c], r, cols[0])
-            vstore(AT[c + 1], r, cols[1])
-            vstore(AT[c + 2], r, cols[2])
-            vstore(AT[c + 3], r, cols[3])
-        for c in range(k4, k):
-            for i in range(4):
-                AT[c, r + i] = A[r + i, c]
-    for r in range(m4, m):
-        for c in range(k):
-            AT[c, r] = A[r, c]
 
 
 @numba.njit(cache=True, error_model="numpy")
