@@ -5,7 +5,8 @@ import pytest
 
 from drl_np._validation import InputError
 from drl_np.datasets import synthetic_pair
-from drl_np.normalise import choose_scaling, invariant_normalise, orthogonal_regression
+from drl_np.normalise import choose_scaling, invariant_normalise, invariant_pixels, orthogonal_regression
+from drl_np.peers.mad import irmad, mad_chi2
 from drl_np.regions import build_regions, scale_pair
 
 
@@ -39,6 +40,26 @@ def test_invariant_normalisation_undoes_a_gain_and_offset():
     before = np.abs(t2 - t1)[unchanged].mean()
     after = np.abs(t2n - t1)[unchanged].mean()
     assert after < 0.2 * before
+
+
+def test_mad_chi2_scores_the_fitted_pixels_as_irmad_does():
+    t1, t2, _ = _gain_pair()
+    x1, x2 = t1.reshape(-1, 4), t2.reshape(-1, 4)
+    fit = irmad(x1, x2, max_iter=10)
+    np.testing.assert_array_equal(mad_chi2(x1, x2, fit), fit["chi2"])
+
+
+def test_invariant_pixels_from_a_sample_match_those_from_every_pixel():
+    t1, t2, _ = _gain_pair()
+    x1, x2 = t1.reshape(-1, 4), t2.reshape(-1, 4)                     # 65 536 pixels
+    full = invariant_pixels(x1, x2, sample=x1.shape[0])
+    sampled = invariant_pixels(x1, x2, sample=x1.shape[0] // 8)       # IRMAD on every 8th pixel
+    assert full.sum() >= 200 and 0 < sampled.sum()
+    assert np.mean(full == sampled) > 0.98
+    # sampled pixels change the mask, so the test sees the sample at all
+    assert not np.array_equal(full, sampled)
+    gains = [[orthogonal_regression(x1[m, b], x2[m, b])[0] for b in range(4)] for m in (full, sampled)]
+    np.testing.assert_allclose(gains[1], gains[0], rtol=0.01)
 
 
 def test_auto_scaling_rule():

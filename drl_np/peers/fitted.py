@@ -228,7 +228,7 @@ def fit_peer(x1, x2, method, rng, n_types=4, threshold_rule=None, stats=None, wi
         it = _iter_options(options)
         out = irmad(x1, x2, max_iter=1 if method == "mad" else it["max_iter"], tol=it["tol"])
         w = out["weights"]
-        params = {"a": out["a"], "b": out["b"], "m1": (w @ x1) / w.sum(), "m2": (w @ x2) / w.sum(),
+        params = {"a": out["a"], "b": out["b"], "m1": out["m1"], "m2": out["m2"],
                   "sigma2": out["sigma2"], "still": (1.0 - out["rho"]) < _NO_CHANGE_GAP}
         info = {"canonical_correlations": out["rho"], "n_iter": out["n_iter"],
                 "converged": out["converged"]}

@@ -13,7 +13,7 @@ from scipy.stats import chi2
 from ..progress import step
 from ._stats import weighted_center, weighted_cov
 
-__all__ = ["cca", "irmad"]
+__all__ = ["cca", "irmad", "mad_chi2"]
 
 _SIGMA2_FLOOR = 1e-12
 #: A canonical pair with ``1 - rho`` below this is perfectly correlated up to
@@ -85,7 +85,8 @@ def irmad(x1, x2, max_iter=50, tol=1e-6):
         ``2 (1 - rho)``, ``chi2`` (P,) the statistic
         :math:`Z = \\sum_i (\\mathrm{MAD}_i / \\sigma_i)^2`, ``rho`` (B,),
         ``weights`` (P,) the no-change probabilities of the last step,
-        ``n_iter``, ``converged``, ``a``, ``b``.
+        ``n_iter``, ``converged``, ``a``, ``b``, ``m1``, ``m2`` (B,) the
+        weighted means the variates are centred on.
 
     Notes
     -----
@@ -114,4 +115,17 @@ def irmad(x1, x2, max_iter=50, tol=1e-6):
         if it < max_iter:
             w = chi2.sf(z, b_count)                            # 1 - cdf
     return {"mad": mad, "sigma2": sigma2, "chi2": z, "rho": rho, "weights": w,
-            "n_iter": it, "converged": converged, "a": a, "b": b}
+            "n_iter": it, "converged": converged, "a": a, "b": b,
+            "m1": (w @ x1) / w.sum(), "m2": (w @ x2) / w.sum()}
+
+
+def mad_chi2(x1, x2, fit):
+    """The statistic Z of other pixels ``x1``, ``x2`` (P, B) under a fitted
+    :func:`irmad` (its weighted means, canonical vectors and variances).
+
+    On the pixels ``fit`` was computed from it equals ``fit['chi2']`` bit
+    for bit: the variates are centred on the same weighted means.
+    """
+    mad = (x1 - fit["m1"]) @ fit["a"] - (x2 - fit["m2"]) @ fit["b"]      # (P, B)
+    mad[:, (1.0 - fit["rho"]) < _NO_CHANGE_GAP] = 0.0
+    return (mad * mad / fit["sigma2"]).sum(axis=1)
