@@ -58,12 +58,9 @@ ABLATIONS = {
     "DRLnet1": {"method": "drlnet1"},
     "finetune_epochs=5": {"finetune_epochs": 5},
     "finetune_epochs=20": {"finetune_epochs": 20},
-    "pre-train lr 1.0 (fit s^0)": {"pretrain_learning_rate": 1.0},
     "fit the pseudo labels (pre-train lr 1.0, fine-tune lr 0.1)": {
         "pretrain_learning_rate": 1.0, "learning_rate": 0.1},
-    "fit the pseudo labels, change_space='input'": {
-        "pretrain_learning_rate": 1.0, "learning_rate": 0.1, "change_space": "input"},
-    "change_space='input'": {"change_space": "input"},
+    "change_space='features' (paper)": {"change_space": "features"},
     "preset='paper'": {"preset": "paper"},
 }
 

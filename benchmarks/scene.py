@@ -13,12 +13,15 @@ truth) tiled from 10 x 10 synthetic scenes (``synthetic_pair(shape=(1098,
 1098), seed=s)``, s = 0..99, reflectance x 10000), written window by window
 as tiled, deflate-compressed GeoTIFFs in UTM 50N at 10 m. The smaller scenes
 are its upper-left windows. Each run is ``drl-np run T1 T2 --out DIR --method
-M --tile 512 -q`` in a fresh process; its seconds are the wall clock of that
+M --tile 512 --schedule 25,15,8,4 -q`` in a fresh process (the scene has
+4 change types); its seconds are the wall clock of that
 process and the peak RSS of every process is read from report.json (the run
 itself: ``getrusage``; Dask workers: the same, on each worker). ``--speedup
 S`` runs the S x S scene with ``--workers 1`` and ``--workers 2``. Sizes run
 in increasing order; once a run takes longer than ``--stop-after`` seconds
-the larger sizes of that method are not started. ``--sample-sizes`` runs
+the larger sizes of that method are not started. Every map's change types
+are scored against the scene's ground truth after the run (in this process,
+not the run's). ``--sample-sizes`` runs
 DRLnet2 on the 2048² scene with each sample size and scores the map's
 change types against the scene's ground truth.
 """
@@ -36,6 +39,8 @@ from benchmarks._common import REPOSITORY, THREAD_VARIABLES, header_markdown, wr
 
 FULL = 10980
 BLOCK = 1098
+#: the scene holds the synthetic scene's 4 change types, so the maps end at K_T = 4
+SCHEDULE = "25,15,8,4"
 
 
 def _profile(size, count, dtype):
@@ -117,7 +122,7 @@ def run(paths, method, out, workers=None, tile=512, threads=1, extra=()):
     for name in THREAD_VARIABLES:
         env[name] = str(threads)
     cmd = [sys.executable, "-m", "drl_np", "run", str(paths["t1"]), str(paths["t2"]), "--out", str(out),
-           "--method", method, "--tile", str(tile), "-q"]
+           "--method", method, "--tile", str(tile), "--schedule", SCHEDULE, "-q"]
     if workers:
         cmd += ["--workers", str(workers)]
     cmd += list(extra)
@@ -157,26 +162,28 @@ def render_samples(rows):
 
 
 def render(rows, speed, notes):
-    lines = ["| scene | method | tiles | seconds (fit / map) | peak RSS GiB, every process | regions mapped |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| scene | method | tiles | seconds (fit / map) | peak RSS GiB, every process | regions mapped "
+             "| change-type kappa |",
+             "|---|---|---|---|---|---|---|"]
     for r in rows:
         if not r["ok"]:
-            lines.append(f"| {r['size']}² | {r['method']} | – | failed: {r['error']} | | |")
+            lines.append(f"| {r['size']}² | {r['method']} | – | failed: {r['error']} | | | |")
             continue
         lines.append(f"| {r['size']}² | {r['method']} | {r['tiles']} | {r['seconds']:.0f} "
                      f"({r['fit']:.0f} / {r['map']:.0f}) | {_peak_text(r['peak'])} | "
-                     f"{r['regions'] if r['regions'] is not None else '–'} |")
+                     f"{r['regions'] if r['regions'] is not None else '–'} | {r['kappa']:.4f} |")
     if speed:
-        lines += ["", "| scene | method | workers | seconds (fit / map) | peak RSS GiB | speed-up of the map |",
-                  "|---|---|---|---|---|---|"]
+        lines += ["", "| scene | method | workers | seconds (fit / map) | peak RSS GiB | speed-up of the map "
+                  "| change-type kappa |",
+                  "|---|---|---|---|---|---|---|"]
         base = speed[0]["map"] if speed and speed[0]["ok"] else None
         for r in speed:
             if not r["ok"]:
-                lines.append(f"| {r['size']}² | {r['method']} | {r['workers']} | failed: {r['error']} | | |")
+                lines.append(f"| {r['size']}² | {r['method']} | {r['workers']} | failed: {r['error']} | | | |")
                 continue
             lines.append(f"| {r['size']}² | {r['method']} | {r['workers']} | {r['seconds']:.0f} "
                          f"({r['fit']:.0f} / {r['map']:.0f}) | {_peak_text(r['peak'])} | "
-                         f"{base / r['map']:.2f}× |")
+                         f"{base / r['map']:.2f}× | {r['kappa']:.4f} |")
     return "\n".join([header_markdown("Whole scenes, tile by tile", notes=notes), ""] + lines) + "\n"
 
 
@@ -211,7 +218,8 @@ def main(argv=None):
         return
     sizes = [int(s) for s in args.sizes.split(",") if s]
     rows, speed = [], []
-    notes = ["Each run: `drl-np run T1 T2 --out DIR --method M --tile 512 -q` in a fresh process, "
+    notes = ["Each run: `drl-np run T1 T2 --out DIR --method M --tile 512 --schedule 25,15,8,4 -q` in a "
+             "fresh process (the scene's 4 change types), "
              "one thread (OMP/OpenBLAS/MKL/Numba threads = 1), default sample (20000 regions) and "
              "halo (32); scenes tiled from 100 synthetic 1098² scenes, uint16, 4 bands, deflate GeoTIFF."]
 
@@ -224,8 +232,11 @@ def main(argv=None):
     for method in args.methods.split(","):
         for size in sizes:
             paths = crop(cache, full, size)
-            r = run(paths, method, cache / "out" / f"{method}_{size}")
+            out = cache / "out" / f"{method}_{size}"
+            r = run(paths, method, out)
             r.update(size=size, method=method)
+            if r["ok"]:
+                r["kappa"] = kappa_of(out, paths["gt"])
             rows.append(r)
             flush()
             if not r["ok"] or r["seconds"] > args.stop_after:
@@ -235,8 +246,11 @@ def main(argv=None):
     if args.speedup:
         paths = crop(cache, full, args.speedup)
         for workers in (1, 2):
-            r = run(paths, args.speedup_method, cache / "out" / f"speed_{workers}", workers=workers)
+            out = cache / "out" / f"speed_{workers}"
+            r = run(paths, args.speedup_method, out, workers=workers)
             r.update(size=args.speedup, method=args.speedup_method, workers=workers)
+            if r["ok"]:
+                r["kappa"] = kappa_of(out, paths["gt"])
             speed.append(r)
         flush()
     flush()
