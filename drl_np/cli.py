@@ -664,9 +664,6 @@ def _tiled_files(args):
 def _cmd_run_scene(args, protected):
     from .cli_scene import OUTPUTS, run_scene_files
 
-    if args.gt is not None:
-        raise _UsageError("--gt is not scored on tiled runs yet; score the map afterwards with "
-                          "'drl-np evaluate DIR/cda_map.tif GT'")
     if args.var is not None or args.channel_axis is not None:
         raise _UsageError("--var, --bands-first and --bands-last are for .npy/.mat arrays, not "
                           "GeoTIFF scenes")

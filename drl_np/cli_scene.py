@@ -3,8 +3,9 @@ windowed GeoTIFFs, on this machine or a Dask cluster (``docs/scenes.md``).
 
 Nothing is loaded whole: the inputs are read by window, the maps are written
 window by window into staged files (:class:`drl_np.io.AtomicOutputs`), and
-``report.json`` and ``areas.csv`` are summed from per-tile counts. A tile
-that fails stops the run with one line and leaves nothing written.
+``report.json`` and ``areas.csv`` are summed from per-tile counts, and so is
+the score against a ground truth (``--gt``), read by window beside the map.
+A tile that fails stops the run with one line and leaves nothing written.
 """
 import json
 import logging
@@ -56,6 +57,7 @@ def run_scene_files(args, params, inputs, protected, pixel_area):
 
     source = RasterSource(args.t1, args.t2, bands=args.bands, nodata=args.nodata)
     source.check_grid()
+    truth = _TileScores(args, source) if getattr(args, "gt", None) is not None else None
     out = io.AtomicOutputs(args.out, OUTPUTS, protected, manifest=True).check(writable=True)
     area = pixel_area(source)
     schedule = params.pop("schedule")
@@ -71,6 +73,8 @@ def run_scene_files(args, params, inputs, protected, pixel_area):
                 cda = np.where(res.cda < 0, writers["nodata"], res.cda).astype(writers["dtype"])
                 writers["cda"].write(tile.core, cda)
                 writers["ci"].write(tile.core, res.ci)
+                if truth is not None:
+                    truth.add(tile, res.cda)
 
             model, totals, settings = run_scene(
                 source, args.method, rng, schedule=schedule, consume=consume,
@@ -91,6 +95,9 @@ def run_scene_files(args, params, inputs, protected, pixel_area):
             rep = _report(args, source, model, totals, settings, inputs, area, schedule, runner,
                           time.perf_counter() - t_start, time.perf_counter() - t_write)
             rep["outputs"] = sorted(list(OUTPUTS) + [io.MANIFEST])
+            if truth is not None:
+                rep["inputs"].update(gt=args.gt, gt_encoding=truth.text)
+                rep["metrics"] = report.to_jsonable(truth.score())
             with open(out.stage("areas.csv"), "w", newline="") as f:
                 f.write(report.areas_csv(rep["change_types"]))
             with open(out.stage("report.json"), "w") as f:
@@ -101,7 +108,34 @@ def run_scene_files(args, params, inputs, protected, pixel_area):
             if key in writers:
                 writers.pop(key).close(overviews=False)
         runner.close()
+        if truth is not None:
+            truth.reader.close()
     return rep
+
+
+class _TileScores:
+    """The ground truth of a tiled run: checked and its encoding read before
+    the long work (one pass over the file), then read tile by tile beside the
+    map and scored from the counts of (truth, map) pairs."""
+
+    def __init__(self, args, source):
+        from .labels import decode_counts
+        from .metrics import PairCounts
+        from .sources import LabelSource
+
+        self.reader = LabelSource(args.gt, source.shape)
+        self.values, counts = self.reader.value_counts()                 # (V,), (V,)
+        self.decoded, self.text = decode_counts(self.values, counts, args.gt_encoding, args.ignore)
+        log.info("ground truth read as %s", self.text)
+        self.pairs = PairCounts()
+
+    def add(self, tile, cda):
+        raw = self.reader.read(tile.core)                                # (h, w)
+        self.pairs.add(self.decoded[np.searchsorted(self.values, raw)], cda)
+
+    def score(self):
+        t, p, n = self.pairs.arrays()
+        return report.score(t, p, counts=n)
 
 
 def _open_writers(writers, out, source, k):

@@ -21,7 +21,7 @@ import numpy as np
 
 from ._validation import InputError
 
-__all__ = ["ENCODINGS", "IGNORE", "decode_labels", "detect_encoding"]
+__all__ = ["ENCODINGS", "IGNORE", "decode_counts", "decode_labels", "detect_encoding"]
 
 IGNORE = 255
 ENCODINGS = ("auto", "0-1", "0-255", "1-2", "0-1-255", "multiclass")
@@ -116,3 +116,39 @@ def decode_labels(labels, encoding="auto", ignore=None):
     if ignore is not None:
         text += f", {ignore} ignored"
     return out, text
+
+
+def decode_counts(values, counts, encoding="auto", ignore=None):
+    """:func:`decode_labels` for a label image known by its histogram.
+
+    Parameters
+    ----------
+    values : ndarray of int, shape (V,)
+        The distinct raw values of the image.
+    counts : ndarray of int, shape (V,)
+        How many pixels hold each value (``auto`` reads the encoding from them).
+    encoding, ignore
+        As :func:`decode_labels`.
+
+    Returns
+    -------
+    decoded : ndarray of int64, shape (V,)
+        The label of each raw value: what :func:`decode_labels` of the whole
+        image gives its pixels.
+    text : str
+        The encoding read.
+
+    Examples
+    --------
+    >>> decode_counts(np.array([0, 1, 2]), np.array([5, 90, 5]))[0].tolist()
+    [255, 0, 1]
+    """
+    values, counts = np.asarray(values, np.int64), np.asarray(counts, np.int64)
+    if encoding == "auto":
+        labelled = values >= 0
+        if ignore is not None:
+            labelled &= values != ignore
+        chosen = detect_encoding(values[labelled], counts[labelled])
+        decoded, text = decode_labels(values, chosen, ignore)
+        return decoded, text.replace(_TEXT[chosen], _TEXT[chosen] + " [auto-detected]", 1)
+    return decode_labels(values, encoding, ignore)

@@ -15,6 +15,11 @@ A pixel is *labelled* when its ground truth differs from ``ignore`` and the
 optional ``mask`` is True there; every measure is taken over labelled pixels
 only. A negative prediction (``-1``: masked by the analysis) on a labelled
 pixel counts as wrong.
+
+Every measure also takes ``counts``: how many pixels each entry stands for.
+A map too large to hold is scored from the counts of its distinct (truth,
+prediction) pairs, accumulated tile by tile, with the same result as from
+the whole arrays (``drl-np run --gt`` on whole scenes).
 """
 import numbers
 from dataclasses import dataclass, field
@@ -28,7 +33,7 @@ from ._validation import InputError
 __all__ = [
     "confusion_matrix", "overall_accuracy", "cohen_kappa",
     "change_analysis_accuracy", "change_type_accuracy", "binary_change_accuracy",
-    "ChangeAnalysisScore", "ChangeTypeScore", "BinaryChangeScore",
+    "ChangeAnalysisScore", "ChangeTypeScore", "BinaryChangeScore", "PairCounts",
 ]
 
 #: Label standing for "no matching ground-truth class" after relabelling.
@@ -53,9 +58,10 @@ def _check_labels(labels, name):
     return arr.astype(np.int64)
 
 
-def _labelled(y_true, y_pred, ignore, mask):
-    """Validate a (truth, prediction, ignore, mask) call; return the labelled
-    values of both as flat int64 arrays of one length (at least one pixel)."""
+def _labelled(y_true, y_pred, ignore, mask, counts=None):
+    """Validate a (truth, prediction, ignore, mask, counts) call; return the
+    labelled values of both as flat int64 arrays of one length and their
+    counts (None for one pixel each); at least one labelled pixel."""
     y_true = _check_labels(y_true, "y_true")
     y_pred = _check_labels(y_pred, "y_pred")
     if y_true.shape != y_pred.shape:
@@ -76,15 +82,72 @@ def _labelled(y_true, y_pred, ignore, mask):
         if mask.dtype != bool:
             raise InputError(f"mask has dtype {mask.dtype}; expected bool (True = evaluate)")
         keep &= mask
+    if counts is not None:
+        counts = _check_labels(counts, "counts")
+        if counts.shape != y_true.shape:
+            raise InputError(f"counts has shape {counts.shape} but the maps have shape "
+                             f"{y_true.shape}; pass one pixel count per entry")
+        if np.any(counts < 0):
+            raise InputError("counts holds negative values; pass pixel counts (>= 0)")
+        keep &= counts > 0
     if not keep.any():
         raise InputError(
             f"no labelled pixel to evaluate: every pixel is ignore={ignore!r} or "
             "outside mask; check the ignore value and the mask")
-    return y_true[keep], y_pred[keep]
+    return y_true[keep], y_pred[keep], (None if counts is None else counts[keep])
+
+
+def _count(selected, w):
+    """Pixels where ``selected`` (n,) bool holds, each entry weighing ``w`` (n,) or 1."""
+    return int(np.count_nonzero(selected)) if w is None else int(w[selected].sum())
+
+
+def _types_of(pred, counts):
+    """The positive labels (sorted) a prediction holds, entries of count 0 aside."""
+    pred = np.asarray(pred)
+    if counts is not None:
+        pred = pred[np.asarray(counts) > 0]
+    types = np.unique(pred)
+    return types[types > 0].astype(np.int64)
+
+
+class PairCounts:
+    """Pixel counts of the distinct (truth, prediction) label pairs of a map,
+    added window by window, for scoring a map too large to hold.
+
+    Examples
+    --------
+    >>> pc = PairCounts()
+    >>> pc.add([0, 1, 1], [0, 2, 2]); pc.add([1], [1])
+    >>> t, p, n = pc.arrays()
+    >>> binary_change_accuracy(t, p, counts=n).oa
+    1.0
+    """
+
+    def __init__(self):
+        self._counts = {}
+
+    def add(self, y_true, y_pred):
+        """Count the pixels of one window: ``y_true``, ``y_pred`` of one shape."""
+        t = np.asarray(y_true).astype(np.int64).ravel()
+        p = np.asarray(y_pred).astype(np.int64).ravel()
+        if t.shape != p.shape:
+            raise InputError(f"y_true has {t.size} pixels but y_pred {p.size}; pass one window of both")
+        pairs, n = np.unique(np.stack([t, p]), axis=1, return_counts=True)   # (2, U), (U,)
+        for a, b, c in zip(pairs[0].tolist(), pairs[1].tolist(), n.tolist()):
+            self._counts[a, b] = self._counts.get((a, b), 0) + c
+
+    def arrays(self):
+        """``(y_true, y_pred, counts)``: flat int64 arrays, one entry per
+        distinct pair, for any measure's ``counts``."""
+        keys = sorted(self._counts)
+        t = np.array([k[0] for k in keys], dtype=np.int64)
+        p = np.array([k[1] for k in keys], dtype=np.int64)
+        return t, p, np.array([self._counts[k] for k in keys], dtype=np.int64)
 
 
 # -- generic measures ------------------------------------------------------------
-def confusion_matrix(y_true, y_pred, labels=None, ignore=255, mask=None):
+def confusion_matrix(y_true, y_pred, labels=None, ignore=255, mask=None, counts=None):
     """Confusion matrix of a label map against ground truth over labelled pixels.
 
     Parameters
@@ -101,6 +164,8 @@ def confusion_matrix(y_true, y_pred, labels=None, ignore=255, mask=None):
         Ground-truth value of unlabelled pixels; ``None`` evaluates all.
     mask : ndarray of bool, same shape as ``y_true``, optional
         Evaluate only where True (combined with ``ignore``).
+    counts : array_like of int, same shape as ``y_true``, optional
+        Pixels each entry stands for (default: one each).
 
     Returns
     -------
@@ -120,7 +185,7 @@ def confusion_matrix(y_true, y_pred, labels=None, ignore=255, mask=None):
     array([[1, 1],
            [0, 1]])
     """
-    t, p = _labelled(y_true, y_pred, ignore, mask)
+    t, p, w = _labelled(y_true, y_pred, ignore, mask, counts)
     if labels is None:
         labels = np.union1d(t, p)
     else:
@@ -132,19 +197,20 @@ def confusion_matrix(y_true, y_pred, labels=None, ignore=255, mask=None):
             raise InputError(
                 f"labels {labels.tolist()} lacks {missing.tolist()}, which occur on "
                 "labelled pixels; add them or leave labels=None")
-    return _confusion(t, p, labels)
+    return _confusion(t, p, labels, w)
 
 
-def _confusion(t, p, labels):
+def _confusion(t, p, labels, w=None):
     """Confusion counts of flat label arrays ``t``, ``p`` (n,) whose values
-    are all in ``labels`` (L,); returns (L, L) int64, rows = truth."""
+    are all in ``labels`` (L,), each entry weighing ``w`` (n,) or 1; returns
+    (L, L) int64, rows = truth."""
     order = np.argsort(labels, kind="stable")
     sorted_labels = labels[order]
     ti = order[np.searchsorted(sorted_labels, t)]  # (n,) row index
     pi = order[np.searchsorted(sorted_labels, p)]  # (n,) column index
     n_labels = labels.size
-    counts = np.bincount(ti * n_labels + pi, minlength=n_labels * n_labels)
-    return counts.reshape(n_labels, n_labels).astype(np.int64)  # (L, L)
+    counts = np.bincount(ti * n_labels + pi, weights=w, minlength=n_labels * n_labels)
+    return counts.reshape(n_labels, n_labels).astype(np.int64)  # (L, L); float sums < 2^53 are exact
 
 
 def _check_cm(cm):
@@ -306,7 +372,7 @@ class ChangeAnalysisScore:
         }
 
 
-def change_analysis_accuracy(gt, pred, ignore=255, mask=None):
+def change_analysis_accuracy(gt, pred, ignore=255, mask=None, counts=None):
     """ACC and kappa of a change-analysis map with change types matched to
     ground-truth classes by the assignment that maximises agreement.
 
@@ -322,6 +388,8 @@ def change_analysis_accuracy(gt, pred, ignore=255, mask=None):
         Ground-truth value of unlabelled pixels.
     mask : ndarray of bool, shape (M, N), optional
         Evaluate only where True (combined with ``ignore``).
+    counts : array_like of int, shape (M, N), optional
+        Pixels each entry stands for (default: one each); see the module notes.
 
     Returns
     -------
@@ -355,25 +423,24 @@ def change_analysis_accuracy(gt, pred, ignore=255, mask=None):
     >>> s.acc, s.matching
     (1.0, {1: 2, 2: 1})
     """
-    t, p = _labelled(gt, pred, ignore, mask)
-    types = np.unique(np.asarray(pred))
-    types = types[types > 0].astype(np.int64)
-    return _change_analysis_accuracy(t, p, types)
+    t, p, w = _labelled(gt, pred, ignore, mask, counts)
+    return _change_analysis_accuracy(t, p, _types_of(pred, counts), w)
 
 
-def _change_analysis_accuracy(t, p, types):
-    """Matching and scores on clean flat arrays ``t``, ``p`` (n,) and the
-    predicted change types ``types`` (K,) (sorted, positive)."""
-    matching, relabel = _match_types(t, p, types)
+def _change_analysis_accuracy(t, p, types, w=None):
+    """Matching and scores on clean flat arrays ``t``, ``p`` (n,) with
+    entry counts ``w`` (n,) or None, and the predicted change types
+    ``types`` (K,) (sorted, positive)."""
+    matching, relabel = _match_types(t, p, types, w)
     labels = np.union1d(np.union1d(t, relabel), [0])
-    cm = _confusion(t, relabel, labels)
+    cm = _confusion(t, relabel, labels, w)
     return ChangeAnalysisScore(
         acc=_overall_accuracy(cm), kappa=_cohen_kappa(cm), matching=matching,
-        confusion=cm, labels=labels, n_pixels=int(t.size),
-        n_unpredicted=int(np.count_nonzero(p < 0)))
+        confusion=cm, labels=labels, n_pixels=_count(np.ones(t.size, bool), w),
+        n_unpredicted=_count(p < 0, w))
 
 
-def _match_types(t, p, types):
+def _match_types(t, p, types, w=None):
     """Hungarian matching of predicted ``types`` (K,) to the change classes
     of ``t``; returns ``(matching, relabel)`` with ``relabel`` (n,) the
     prediction in class labels (0 kept, unmatched and masked -> ``NO_MATCH``)."""
@@ -387,7 +454,8 @@ def _match_types(t, p, types):
         both = t[is_type] > 0
         class_of = np.searchsorted(classes, t[is_type][both])  # index into classes
         overlap = np.bincount(position[both] * classes.size + class_of,
-                              minlength=types.size * classes.size)
+                              weights=None if w is None else w[is_type][both],
+                              minlength=types.size * classes.size).astype(np.int64)
         overlap = overlap.reshape(types.size, classes.size)  # (K, C) type vs class
         rows, cols = linear_sum_assignment(overlap, maximize=True)
         mapped = np.full(types.size, NO_MATCH, dtype=np.int64)  # (K,) type -> class
@@ -485,7 +553,7 @@ class ChangeTypeScore:
         }
 
 
-def change_type_accuracy(gt, pred, ignore=255, mask=None):
+def change_type_accuracy(gt, pred, ignore=255, mask=None, counts=None):
     """Producer's and user's accuracy of each change type, with the
     class-by-type confusion matrix, after matching types to classes.
 
@@ -501,6 +569,8 @@ def change_type_accuracy(gt, pred, ignore=255, mask=None):
         Ground-truth value of unlabelled pixels.
     mask : ndarray of bool, shape (M, N), optional
         Evaluate only where True (combined with ``ignore``).
+    counts : array_like of int, shape (M, N), optional
+        Pixels each entry stands for (default: one each); see the module notes.
 
     Returns
     -------
@@ -530,15 +600,14 @@ def change_type_accuracy(gt, pred, ignore=255, mask=None):
     >>> s.matching, s.producers, s.users
     ({1: 2, 2: 1}, {0: 0.5, 1: 1.0, 2: 1.0}, {0: 1.0, 2: 0.6666666666666666, 1: 1.0})
     """
-    t, p = _labelled(gt, pred, ignore, mask)
-    types = np.unique(np.asarray(pred))
-    types = types[types > 0].astype(np.int64)
-    return _change_type_accuracy(t, p, types)
+    t, p, w = _labelled(gt, pred, ignore, mask, counts)
+    return _change_type_accuracy(t, p, _types_of(pred, counts), w)
 
 
-def _change_type_accuracy(t, p, types):
-    """:func:`change_type_accuracy` on clean flat arrays ``t``, ``p`` (n,)."""
-    whole = _change_analysis_accuracy(t, p, types)
+def _change_type_accuracy(t, p, types, w=None):
+    """:func:`change_type_accuracy` on clean flat arrays ``t``, ``p`` (n,)
+    with entry counts ``w`` (n,) or None."""
+    whole = _change_analysis_accuracy(t, p, types, w)
     matching = whole.matching
     classes = np.concatenate(([0], np.unique(t[t > 0]))).astype(np.int64)   # (C + 1,)
     type_of = {0: 0, **{c: k for k, c in matching.items() if c is not None}}
@@ -551,7 +620,7 @@ def _change_type_accuracy(t, p, types):
     order = np.argsort(cols)
     ci = np.searchsorted(classes, t)                                          # (n,) row index
     pj = order[np.searchsorted(cols[order], p)]                               # (n,) column index
-    cm = np.bincount(ci * cols.size + pj, minlength=classes.size * cols.size)
+    cm = np.bincount(ci * cols.size + pj, weights=w, minlength=classes.size * cols.size)
     cm = cm.reshape(classes.size, cols.size).astype(np.int64)                 # (C + 1, T)
     row_of = {int(c): i for i, c in enumerate(classes)}
     col_of = {int(k): j for j, k in enumerate(cols)}
@@ -634,7 +703,7 @@ class BinaryChangeScore:
         return out
 
 
-def binary_change_accuracy(gt, pred, ignore=255, mask=None):
+def binary_change_accuracy(gt, pred, ignore=255, mask=None, counts=None):
     """OA, kappa, F1, precision, recall, false and missed alarms of a change
     map, every change type collapsed to "changed".
 
@@ -650,6 +719,8 @@ def binary_change_accuracy(gt, pred, ignore=255, mask=None):
         Ground-truth value of unlabelled pixels.
     mask : ndarray of bool, shape (M, N), optional
         Evaluate only where True (combined with ``ignore``).
+    counts : array_like of int, shape (M, N), optional
+        Pixels each entry stands for (default: one each); see the module notes.
 
     Returns
     -------
@@ -675,18 +746,19 @@ def binary_change_accuracy(gt, pred, ignore=255, mask=None):
     >>> s.oa, s.false_alarms, s.missed_alarms, s.f1
     (0.5, 1, 1, 0.5)
     """
-    t, p = _labelled(gt, pred, ignore, mask)
-    return _binary_change_accuracy(t > 0, p)
+    t, p, w = _labelled(gt, pred, ignore, mask, counts)
+    return _binary_change_accuracy(t > 0, p, w)
 
 
-def _binary_change_accuracy(changed, p):
-    """Scores on clean flat arrays: truth ``changed`` (n,) bool, prediction ``p`` (n,)."""
+def _binary_change_accuracy(changed, p, w=None):
+    """Scores on clean flat arrays: truth ``changed`` (n,) bool, prediction
+    ``p`` (n,), entry counts ``w`` (n,) or None."""
     unpredicted = p < 0
     said_changed = np.where(unpredicted, ~changed, p > 0)  # masked -> wrong
-    tp = int(np.count_nonzero(changed & said_changed))
-    fn = int(np.count_nonzero(changed & ~said_changed))
-    fp = int(np.count_nonzero(~changed & said_changed))
-    tn = int(np.count_nonzero(~changed & ~said_changed))
+    tp = _count(changed & said_changed, w)
+    fn = _count(changed & ~said_changed, w)
+    fp = _count(~changed & said_changed, w)
+    tn = _count(~changed & ~said_changed, w)
     cm = np.array([[tn, fp], [fn, tp]], dtype=np.int64)
 
     def ratio(a, b):
@@ -697,5 +769,5 @@ def _binary_change_accuracy(changed, p):
         f1=ratio(2 * tp, 2 * tp + fp + fn), precision=ratio(tp, tp + fp),
         recall=ratio(tp, tp + fn), false_alarms=fp, missed_alarms=fn,
         false_alarm_rate=ratio(fp, fp + tn), missed_alarm_rate=ratio(fn, fn + tp),
-        tp=tp, tn=tn, n_pixels=int(changed.size),
-        n_unpredicted=int(np.count_nonzero(unpredicted)), confusion=cm)
+        tp=tp, tn=tn, n_pixels=tp + fn + fp + tn,
+        n_unpredicted=_count(unpredicted, w), confusion=cm)

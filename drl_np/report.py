@@ -118,7 +118,7 @@ def change_types(cda_map, t1, t2, pixel_area_m2=None, band_labels=None):
     return rows
 
 
-def score(gt, cda_map, ignore=255):
+def score(gt, cda_map, ignore=255, counts=None):
     """The ``metrics`` section of ``report.json``.
 
     Parameters
@@ -128,6 +128,9 @@ def score(gt, cda_map, ignore=255):
     cda_map : ndarray of int, shape (M, N)
         0 unchanged, 1..K change types, negative masked.
     ignore : int, default 255
+    counts : ndarray of int, optional
+        Pixels each entry stands for (:class:`drl_np.metrics.PairCounts`),
+        for a map scored from its pair counts.
 
     Returns
     -------
@@ -142,13 +145,14 @@ def score(gt, cda_map, ignore=255):
     from . import metrics
 
     gt = np.asarray(gt)
-    out = {"binary": metrics.binary_change_accuracy(gt, cda_map, ignore=ignore).as_dict()}
-    classes = np.unique(gt[(gt > 0) & (gt != ignore)])
-    if classes.size > 1:
-        out["multiclass"] = metrics.change_analysis_accuracy(
-            gt, cda_map, ignore=ignore).as_dict()
-        out["type_accuracy"] = metrics.change_type_accuracy(
-            gt, cda_map, ignore=ignore).to_dict()
+    kw = {"ignore": ignore, "counts": counts}
+    out = {"binary": metrics.binary_change_accuracy(gt, cda_map, **kw).as_dict()}
+    present = (gt > 0) & (gt != ignore)
+    if counts is not None:
+        present &= np.asarray(counts) > 0
+    if np.unique(gt[present]).size > 1:
+        out["multiclass"] = metrics.change_analysis_accuracy(gt, cda_map, **kw).as_dict()
+        out["type_accuracy"] = metrics.change_type_accuracy(gt, cda_map, **kw).to_dict()
     return out
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from ._validation import InputError, check_mask, check_nodata, check_pair, valid_pixels
 
-__all__ = ["ArraySource", "RasterSource", "GDAL_CACHE_MB"]
+__all__ = ["ArraySource", "LabelSource", "RasterSource", "GDAL_CACHE_MB"]
 
 #: GDAL block cache (MiB) of processes that read scenes, unless GDAL_CACHEMAX
 #: is set: flat memory whatever the scene's size (``docs/scenes.md``).
@@ -169,3 +169,91 @@ class RasterSource:
             out.append((data, ok))
         (t1, v1), (t2, v2) = out
         return t1, t2, v1 & v2
+
+
+class LabelSource:
+    """A one-band label GeoTIFF (ground truth) on a scene's pixel grid, read
+    by window like :class:`RasterSource`.
+
+    Parameters
+    ----------
+    path : str
+    shape : (int, int)
+        The scene's (M, N); the file must have it.
+    name : str, default "ground truth"
+        How error messages name the file.
+
+    Raises
+    ------
+    InputError
+        Unreadable file, more than one band, another size.
+    """
+
+    def __init__(self, path, shape, name="ground truth"):
+        from .io import _quiet_gdal, _check_readable, _one_line
+
+        self.path, self.name = os.path.abspath(_check_readable(path, name)), name
+        try:
+            with _quiet_gdal() as rasterio, rasterio.open(self.path) as ds:
+                count, size, self.nodata = ds.count, (ds.height, ds.width), ds.nodata
+                self.is_float = np.dtype(ds.dtypes[0]).kind == "f"
+        except Exception as exc:
+            raise InputError(f"cannot read {name} file '{path}' as a GeoTIFF: {_one_line(exc)}; "
+                             "check that the file is complete") from None
+        if count != 1:
+            raise InputError(f"{name} file '{path}' has {count} bands; expected one band of "
+                             "integer labels")
+        if size != tuple(shape):
+            raise InputError(f"{name} '{path}' is {size[0]}x{size[1]} but the images are "
+                             f"{shape[0]}x{shape[1]}; give the ground truth of this scene, on its pixel grid")
+        self.shape = size
+        self._open = None
+
+    def read(self, window):
+        """Labels (h, w) int64 of ``window``; NaN (a float file whose nodata
+        is NaN) reads as -1, unlabelled.
+
+        Raises
+        ------
+        InputError
+            When the window cannot be read or holds non-integer values.
+        """
+        from rasterio.windows import Window
+
+        from .io import _quiet_gdal, _one_line
+
+        r, c, h, w = window
+        if self._open is None or self._open[0] != os.getpid():
+            with _quiet_gdal() as rasterio:
+                self._open = (os.getpid(), rasterio.open(self.path))
+        try:
+            with _quiet_gdal():
+                lab = self._open[1].read(1, window=Window(c, r, w, h))
+        except Exception as exc:
+            raise InputError(f"cannot read rows {r}-{r + h - 1}, columns {c}-{c + w - 1} of {self.name} "
+                             f"'{self.path}': {_one_line(exc)}; the file is damaged there") from None
+        if self.is_float:
+            finite = np.isfinite(lab)
+            nan_ok = self.nodata is not None and math.isnan(self.nodata)
+            if (lab[finite] != np.round(lab[finite])).any() or (not finite.all() and not nan_ok):
+                raise InputError(f"{self.name} file '{self.path}' has non-integer values; expected "
+                                 "integer labels (0 unchanged, 1..C change classes)")
+            lab = np.where(finite, lab, -1)
+        return lab.astype(np.int64)
+
+    def value_counts(self, rows=1024):
+        """``(values, counts)``: the distinct labels of the whole file and
+        their pixel counts, read in strips of ``rows`` rows."""
+        total = {}
+        m, n = self.shape
+        for r in range(0, m, rows):
+            values, counts = np.unique(self.read((r, 0, min(rows, m - r), n)), return_counts=True)
+            for v, k in zip(values.tolist(), counts.tolist()):
+                total[v] = total.get(v, 0) + k
+        values = np.array(sorted(total), dtype=np.int64)
+        return values, np.array([total[v] for v in values.tolist()], dtype=np.int64)
+
+    def close(self):
+        if self._open is not None and self._open[0] == os.getpid():
+            self._open[1].close()
+        self._open = None

@@ -43,3 +43,14 @@ def test_ignore_value_and_bad_values():
         decode_labels(np.array([[255, 255]]), "0-1-255")
     with pytest.raises(InputError, match="unknown"):
         decode_labels(TRUTH, "0/1")
+
+
+def test_decode_counts_reads_as_decode_labels_of_the_whole_image():
+    from drl_np.labels import decode_counts
+    for image in (np.array([[1, 1, 2], [1, 0, 1]]), np.array([[0, 255], [0, 0]]),
+                  np.array([[0, 3, 1], [255, 0, 2]])):
+        values, counts = np.unique(image, return_counts=True)
+        decoded, text = decode_counts(values, counts)
+        whole, whole_text = decode_labels(image)
+        np.testing.assert_array_equal(decoded[np.searchsorted(values, image)], whole)
+        assert text == whole_text

@@ -281,3 +281,27 @@ def test_errors_are_one_line(func):
         func(np.zeros(3, int), np.zeros(3, int), mask=np.ones(4, bool))
     with pytest.raises(InputError, match="no labelled pixel"):
         func(np.zeros(3, int), np.zeros(3, int), mask=np.zeros(3, bool))
+
+
+def test_counts_of_distinct_pairs_score_as_the_whole_arrays():
+    from drl_np.metrics import PairCounts
+    rng = np.random.default_rng(3)
+    gt = rng.choice([0, 0, 0, 1, 2, 3, 255], size=(60, 70))
+    pred = rng.choice([-1, 0, 0, 1, 2, 3, 4, 5], size=(60, 70))
+    pc = PairCounts()
+    for rows in (slice(0, 25), slice(25, 60)):                            # two windows
+        pc.add(gt[rows], pred[rows])
+    t, p, n = pc.arrays()
+    assert n.sum() == gt.size and t.size < 60
+    assert binary_change_accuracy(t, p, counts=n).as_dict() == binary_change_accuracy(gt, pred).as_dict()
+    a, b = change_analysis_accuracy(t, p, counts=n), change_analysis_accuracy(gt, pred)
+    assert (a.acc, a.kappa, a.matching, a.n_pixels, a.n_unpredicted) == \
+        (b.acc, b.kappa, b.matching, b.n_pixels, b.n_unpredicted)
+    np.testing.assert_array_equal(a.confusion, b.confusion)
+    assert change_type_accuracy(t, p, counts=n).to_dict() == change_type_accuracy(gt, pred).to_dict()
+    np.testing.assert_array_equal(confusion_matrix(t, p, counts=n), confusion_matrix(gt, pred))
+    # a count of 0 is no pixel: its type does not exist
+    t0, p0, n0 = np.append(t, 1), np.append(p, 9), np.append(n, 0)
+    assert change_analysis_accuracy(t0, p0, counts=n0).matching == a.matching
+    with pytest.raises(InputError, match="negative"):
+        binary_change_accuracy(t, p, counts=-n)

@@ -112,6 +112,50 @@ def test_windowed_geotiff_outputs(tmp_path):
     np.testing.assert_array_equal(cda, res.cda_map)
 
 
+def _write_gt(path, gt, profile, dtype="uint8"):
+    prof = dict(profile, count=1, dtype=dtype)
+    with rasterio.open(path, "w", **prof) as ds:
+        ds.write(gt.astype(dtype)[None])
+    return str(path)
+
+
+def test_tiled_run_scores_the_ground_truth_tile_by_tile(tmp_path, capsys):
+    from drl_np import metrics
+    from drl_np.labels import decode_labels
+
+    paths, profile = _write_pair(tmp_path)
+    gt = synthetic_pair(shape=(300, 280))[2].astype(np.int64)
+    gt[:10, :20] = 255                                                    # unlabelled
+    out = tmp_path / "out"
+    assert _run(paths, out, "--gt", _write_gt(tmp_path / "gt.tif", gt, profile)) == 0
+    assert "change types vs ground truth: ACC" in capsys.readouterr().out
+    rep = json.loads((out / "report.json").read_text())
+    with rasterio.open(out / "cda_map.tif") as ds:
+        cda = ds.read(1).astype(np.int64)
+    whole = metrics.change_analysis_accuracy(gt, np.where(cda == 255, -1, cda))
+    assert rep["metrics"]["multiclass"]["kappa"] == whole.kappa        # the whole-map score, exactly
+    assert rep["metrics"]["multiclass"]["n_pixels"] == 300 * 280 - 200
+    assert rep["metrics"]["binary"] == metrics.binary_change_accuracy(gt, cda).as_dict()
+    assert rep["inputs"]["gt_encoding"].startswith("multi-class") and rep["inputs"]["gt"].endswith("gt.tif")
+    # OSCD's 1/2 encoding is read from the whole file's histogram, as the small path reads it
+    oscd = np.where(gt == 255, 0, (gt > 0) + 1)
+    out2 = tmp_path / "out2"
+    assert _run(paths, out2, "--gt", _write_gt(tmp_path / "cm.tif", oscd, profile)) == 0
+    rep2 = json.loads((out2 / "report.json").read_text())
+    assert rep2["inputs"]["gt_encoding"] == decode_labels(oscd)[1]
+    assert rep2["metrics"]["binary"]["kappa"] == metrics.binary_change_accuracy(decode_labels(oscd)[0], cda).kappa
+
+
+def test_tiled_run_refuses_a_ground_truth_of_another_size_before_the_work(tmp_path, capsys):
+    paths, profile = _write_pair(tmp_path, shape=(64, 64))
+    bad = _write_gt(tmp_path / "gt.tif", np.zeros((32, 64)), dict(profile, height=32))
+    out = tmp_path / "o"
+    assert _run(paths, out, "--gt", bad) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("drl-np: error: ground truth") and "is 32x64 but the images are 64x64" in err
+    assert "\n" not in err and not out.exists()
+
+
 def test_dask_local_cluster_gives_the_in_process_map(tmp_path):
     pytest.importorskip("distributed")
     paths, _ = _write_pair(tmp_path)
@@ -172,7 +216,7 @@ def test_large_geotiffs_go_the_tiled_way_by_themselves(tmp_path):
 def test_scene_route_refuses_what_it_cannot_do(tmp_path, capsys):
     paths, _ = _write_pair(tmp_path, shape=(64, 64))
     np.savez(tmp_path / "pair.npz", t1=np.zeros((8, 8, 2)), t2=np.ones((8, 8, 2)))
-    cases = [(["--gt", paths[0], "--tile", "32"], "--gt is not scored on tiled runs"),
+    cases = [(["--gt", paths[0], "--tile", "32"], "has 4 bands; expected one band of integer labels"),
              (["--bands", "7", "--tile", "32"], "band 7 is out of range")]
     for extra, message in cases:
         assert main(["run", *paths, "--out", str(tmp_path / "o"), "-q", *extra]) == 2
