@@ -47,8 +47,7 @@ class _DifferenceKMeans(BaseEstimator):
         if members is None:
             values = change_statistic(u1, u2, self.threshold_statistic)
         else:
-            m1, m2 = self._encode(members.x1), self._encode(members.x2)
-            values = members.region_mean(change_statistic(m1, m2, self.threshold_statistic))
+            values = members.region_mean_of(self._member_statistic)
         changed, tau = decide(values, self.threshold)
         labels, centres = change_types(u1 - u2, changed, self.n_types, rng)
         self.timings_["clustering"] = time.perf_counter() - tic
@@ -60,6 +59,10 @@ class _DifferenceKMeans(BaseEstimator):
         self.labels_per_step_ = {self.n_types: labels}
         self.n_change_types_ = int(labels.max())
         return self
+
+    def _member_statistic(self, w1, w2):
+        """Eq. 2's statistic of member windows (k, d) after the encoder (k,)."""
+        return change_statistic(self._encode(w1), self._encode(w2), self.threshold_statistic)
 
     def fit_predict(self, x1, x2, members=None):
         """Fit and return ``labels_``."""
@@ -78,8 +81,7 @@ class _DifferenceKMeans(BaseEstimator):
         if members is None:
             values = change_statistic(u1, u2, self.threshold_statistic)
         else:
-            values = members.region_mean(change_statistic(self._encode(members.x1), self._encode(members.x2),
-                                                          self.threshold_statistic))
+            values = members.region_mean_of(self._member_statistic)
         labels = nearest_types(u1 - u2, values > self.threshold_, self.centroids_)
         if return_intensity:
             return labels, scale_intensity(values, self.intensity_range_)

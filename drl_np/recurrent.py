@@ -216,9 +216,7 @@ class DRLnet(BaseEstimator):
         x1, x2, schedule = self._validate(x1, x2)
         rng = check_random_state(self.random_state)
         if self.change_space == "input":
-            self._input_values = (change_statistic(x1, x2, self.threshold_statistic) if members is None
-                                  else members.region_mean(change_statistic(members.x1, members.x2,
-                                                                            self.threshold_statistic)))
+            self._input_values = self._input_statistic(x1, x2, members)
         self.losses_, self.timings_, self.thresholds_, self.labels_per_step_ = {}, {}, {}, {}
         self.diagnostics_ = {}
 
@@ -256,9 +254,15 @@ class DRLnet(BaseEstimator):
             return self._input_values
         if members is None:
             return change_statistic(forward[1], forward[2], self.threshold_statistic)
-        per_member = change_statistic(branch_features(net, members.x1), branch_features(net, members.x2),
-                                      self.threshold_statistic)
-        return members.region_mean(per_member)
+        return members.region_mean_of(lambda w1, w2: change_statistic(
+            branch_features(net, w1), branch_features(net, w2), self.threshold_statistic))
+
+    def _input_statistic(self, x1, x2, members):
+        """Eq. 2's statistic of the input windows (``change_space='input'``):
+        of each sample's own pair, or the mean over its region's members."""
+        if members is None:
+            return change_statistic(x1, x2, self.threshold_statistic)
+        return members.region_mean_of(lambda w1, w2: change_statistic(w1, w2, self.threshold_statistic))
 
     def _timestep(self, net, x1, x2, forward, members, s_prev, n_prev_classes, k_t, rng):
         """Timestep t (K_t types): flags and centroids from the current net,
@@ -365,9 +369,7 @@ class DRLnet(BaseEstimator):
             raise InputError(f"samples have {x1.shape[1]} features; the network was fitted on "
                              f"{self.network_.W[0].shape[1] - 1}")
         if self.change_space == "input":
-            values = (change_statistic(x1, x2, self.threshold_statistic) if members is None
-                      else members.region_mean(change_statistic(members.x1, members.x2,
-                                                                self.threshold_statistic)))
+            values = self._input_statistic(x1, x2, members)
             dr = forward_all(self.network_, x1, x2)[0]
         else:
             forward = forward_all(self.network_, x1, x2)         # (dr, h1, h2)

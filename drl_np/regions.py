@@ -244,8 +244,7 @@ class Regions:
             keep[self.centres[lonely, 0], self.centres[lonely, 1]] = True
         coords = np.argwhere(keep)                                  # (p, 2), raster order
         region = self.labels[coords[:, 0], coords[:, 1]]
-        return Members(_windows(self.t1s, coords, self.window), _windows(self.t2s, coords, self.window),
-                       region, self.n_regions)
+        return Members.of_images(self.t1s, self.t2s, coords, self.window, region, self.n_regions)
 
     def paint(self, values, fill=None):
         """Paint one value per region onto the pixels.
@@ -443,27 +442,77 @@ def _interior(labels, window):
     return inside
 
 
+#: members whose windows are cut at once (two dates of 3 x 3 x 4 windows: 38 MB)
+MEMBER_BLOCK = 65536
+
+
 class Members:
     """Window samples of member pixels and the region each belongs to.
+
+    Either held (``Members(x1, x2, region, n_regions)``) or cut from the
+    scaled images when needed (:meth:`of_images`): a megapixel image has
+    about a million members, and their windows would be 36 values each per
+    date, so :meth:`region_mean_of` cuts them :data:`MEMBER_BLOCK` at a
+    time. Both give the same values.
 
     Attributes
     ----------
     x1, x2 : ndarray (p, w*w*B)
+        Every member's window (cut on access when not held).
     region : ndarray of int (p,)
     n_regions : int
     """
 
     def __init__(self, x1, x2, region, n_regions):
-        self.x1, self.x2, self.region, self.n_regions = x1, x2, region, n_regions
+        self._held, self._images = (x1, x2), None
+        self.region, self.n_regions = region, n_regions
+
+    @classmethod
+    def of_images(cls, t1s, t2s, coords, window, region, n_regions):
+        """Members at pixels ``coords`` (p, 2) of the scaled images, their
+        ``window`` x ``window`` windows cut block by block when needed."""
+        out = cls(None, None, region, n_regions)
+        out._held, out._images = None, (t1s, t2s, coords, window)
+        return out
 
     def __len__(self):
         return int(self.region.shape[0])
+
+    def _pair(self, rows):
+        """The two dates' windows (k, w*w*B) of the members ``rows`` (a slice)."""
+        if self._held is not None:
+            return self._held[0][rows], self._held[1][rows]
+        t1s, t2s, coords, window = self._images
+        return _windows(t1s, coords[rows], window), _windows(t2s, coords[rows], window)
+
+    def windows(self):
+        """Every member's windows of both dates, ``(x1, x2)``, each (p, w*w*B)."""
+        return self._pair(slice(None))
+
+    @property
+    def x1(self):
+        return self.windows()[0]
+
+    @property
+    def x2(self):
+        return self.windows()[1]
 
     def region_mean(self, values):
         """Per-region mean (n_regions,) of one value per member (p,)."""
         total = np.bincount(self.region, weights=values, minlength=self.n_regions)
         count = np.bincount(self.region, minlength=self.n_regions)
         return total / np.maximum(count, 1)
+
+    def region_mean_of(self, per_pair):
+        """Per-region mean (n_regions,) of ``per_pair(w1, w2)``, a function of
+        the two dates' windows (k, d) giving one value per row (k,) (the
+        change statistic, perhaps after an encoder), evaluated
+        :data:`MEMBER_BLOCK` members at a time."""
+        values = np.empty(len(self))                                # (p,)
+        for start in range(0, len(self), MEMBER_BLOCK):
+            rows = slice(start, start + MEMBER_BLOCK)
+            values[rows] = per_pair(*self._pair(rows))
+        return self.region_mean(values)
 
 
 def _paint_dtype(dtype, fill):

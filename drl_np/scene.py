@@ -191,7 +191,8 @@ def _pool_regions(reads, front_end, settings):
         xs1.append(regions.x1); xs2.append(regions.x2)
         members = regions.members(settings.statistic)
         if members is not None:
-            mx1.append(members.x1); mx2.append(members.x2); mreg.append(members.region + offset)
+            w1, w2 = members.windows()
+            mx1.append(w1); mx2.append(w2); mreg.append(members.region + offset)
         offset += regions.n_regions
     x1, x2 = np.concatenate(xs1), np.concatenate(xs2)
     if not mreg:

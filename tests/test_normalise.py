@@ -117,3 +117,21 @@ def test_a_sliver_region_falls_back_to_its_centre():
     assert np.count_nonzero(inner.region == 1) == 1
     row, col = r.centres[1]
     assert col == 3 and len(inner) == 1 + 7 * 2 + 7 * 2   # the centre + columns 0-1 and 5-6
+
+
+def test_members_cut_block_by_block_give_the_held_windows_values(monkeypatch):
+    from drl_np import regions as regions_module
+    from drl_np.decision import change_statistic
+    from drl_np.regions import Members, build_regions
+
+    t1, t2, _ = synthetic_pair(shape=(64, 64), seed=1)
+    r = build_regions(t1, t2, window=3)
+    lazy = r.members("interior")
+    held = Members(*lazy.windows(), lazy.region, lazy.n_regions)
+    assert lazy._held is None and len(lazy) > 1000
+    monkeypatch.setattr(regions_module, "MEMBER_BLOCK", 333)          # many blocks, a ragged last one
+
+    def stat(a, b):
+        return change_statistic(a, b, "magnitude")
+    np.testing.assert_array_equal(lazy.region_mean_of(stat), held.region_mean(stat(held.x1, held.x2)))
+    np.testing.assert_array_equal(held.region_mean_of(stat), held.region_mean(stat(held.x1, held.x2)))
