@@ -106,14 +106,22 @@ def crop(cache, full, size):
     return paths
 
 
-def kappa_of(out, gt_path):
-    """Change-type kappa of a run's cda_map.tif against the scene's ground truth."""
+def kappa_of(out, gt_path, rows=1024):
+    """Change-type kappa of a run's cda_map.tif against the scene's ground
+    truth, from (truth, map) pair counts read in strips: this process stays
+    small, and the runs it starts inherit nothing from it."""
     import rasterio
+    from rasterio.windows import Window
 
-    from drl_np.metrics import change_analysis_accuracy
+    from drl_np.metrics import PairCounts, change_analysis_accuracy
+    pairs = PairCounts()
     with rasterio.open(Path(out) / "cda_map.tif") as a, rasterio.open(gt_path) as b:
-        cda, gt = a.read(1).astype(np.int64), b.read(1).astype(np.int64)
-    return change_analysis_accuracy(gt, np.where(cda == 255, -1, cda)).kappa
+        for r in range(0, a.height, rows):
+            win = Window(0, r, a.width, min(rows, a.height - r))
+            cda = a.read(1, window=win).astype(np.int64)
+            pairs.add(b.read(1, window=win), np.where(cda == 255, -1, cda))
+    t, p, n = pairs.arrays()
+    return change_analysis_accuracy(t, p, counts=n).kappa
 
 
 def run(paths, method, out, workers=None, tile=512, threads=1, extra=()):

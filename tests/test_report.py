@@ -215,3 +215,15 @@ def test_map_and_intensity_figures_have_room_for_legend_and_colour_bar():
     ci[0, 0] = np.nan
     bar = figures.intensity_figure(ci)
     assert bar.shape[1] > bar.shape[0] * 60 / 40                  # colour bar beside it
+
+
+def test_peak_memory_is_the_process_own_not_its_parents():
+    # getrusage's ru_maxrss survives fork + exec: a run started by a process
+    # holding 300 MB would report at least that
+    import subprocess
+    import sys
+    held = np.ones(300 * 2**20 // 8)                      # 300 MiB, touched
+    code = "from drl_np.report import peak_memory_mib; print(peak_memory_mib())"
+    child = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                 check=True).stdout)
+    assert 0 < child < 250 and held.sum() > 0
