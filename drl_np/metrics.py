@@ -436,7 +436,7 @@ def _change_analysis_accuracy(t, p, types, w=None):
     cm = _confusion(t, relabel, labels, w)
     return ChangeAnalysisScore(
         acc=_overall_accuracy(cm), kappa=_cohen_kappa(cm), matching=matching,
-        confusion=cm, labels=labels, n_pixels=_count(np.ones(t.size, bool), w),
+        confusion=cm, labels=labels, n_pixels=int(t.size if w is None else w.sum()),
         n_unpredicted=_count(p < 0, w))
 
 
