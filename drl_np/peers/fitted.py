@@ -19,7 +19,7 @@ from ..decision import threshold
 from . import _DEFAULT_RULE, _OPTIONS, _SQRT_SCALE, _check_bands, _check_c2va_options, _iter_options
 from .c2va import c2va_polar, sector_types
 from .isfa import isfa
-from .mad import _NO_CHANGE_GAP, irmad
+from .mad import irmad, mad_variates
 from .pca_kmeans import block_eigenspace, difference_image, neighbourhood_features
 
 __all__ = ["PeerModel", "fit_peer", "TILED_PEERS"]
@@ -51,8 +51,7 @@ class PeerModel:
             rho, theta = c2va_polar(diff)
             return rho, theta[:, None]
         if self.method in ("mad", "irmad"):
-            mad = (x1 - p["m1"]) @ p["a"] - (x2 - p["m2"]) @ p["b"]       # (P, B)
-            mad[:, p["still"]] = 0.0
+            mad = mad_variates(x1, x2, p)                                  # (P, B)
             z = (mad * mad / p["sigma2"]).sum(axis=1)
             return z, mad / np.sqrt(p["sigma2"])
         d = (x1 - p["m1"]) / p["s1"] - (x2 - p["m2"]) / p["s2"]             # ISFA
@@ -227,9 +226,7 @@ def fit_peer(x1, x2, method, rng, n_types=4, threshold_rule=None, stats=None, wi
         _check_bands(x1, x2)
         it = _iter_options(options)
         out = irmad(x1, x2, max_iter=1 if method == "mad" else it["max_iter"], tol=it["tol"])
-        w = out["weights"]
-        params = {"a": out["a"], "b": out["b"], "m1": out["m1"], "m2": out["m2"],
-                  "sigma2": out["sigma2"], "still": (1.0 - out["rho"]) < _NO_CHANGE_GAP}
+        params = {k: out[k] for k in ("a", "b", "m1", "m2", "rho", "sigma2")}
         info = {"canonical_correlations": out["rho"], "n_iter": out["n_iter"],
                 "converged": out["converged"]}
     else:

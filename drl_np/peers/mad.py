@@ -13,7 +13,7 @@ from scipy.stats import chi2
 from ..progress import step
 from ._stats import weighted_center, weighted_cov
 
-__all__ = ["cca", "irmad", "mad_chi2"]
+__all__ = ["cca", "irmad", "mad_chi2", "mad_variates"]
 
 _SIGMA2_FLOOR = 1e-12
 #: A canonical pair with ``1 - rho`` below this is perfectly correlated up to
@@ -119,13 +119,21 @@ def irmad(x1, x2, max_iter=50, tol=1e-6):
             "m1": (w @ x1) / w.sum(), "m2": (w @ x2) / w.sum()}
 
 
-def mad_chi2(x1, x2, fit):
-    """The statistic Z of other pixels ``x1``, ``x2`` (P, B) under a fitted
-    :func:`irmad` (its weighted means, canonical vectors and variances).
+def mad_variates(x1, x2, fit):
+    """MAD variates (P, B) of other pixels ``x1``, ``x2`` (P, B) under a
+    fitted :func:`irmad` (its weighted means ``m1``, ``m2``, canonical
+    vectors ``a``, ``b`` and correlations ``rho``).
 
-    On the pixels ``fit`` was computed from it equals ``fit['chi2']`` bit
+    On the pixels ``fit`` was computed from they equal ``fit['mad']`` bit
     for bit: the variates are centred on the same weighted means.
     """
     mad = (x1 - fit["m1"]) @ fit["a"] - (x2 - fit["m2"]) @ fit["b"]      # (P, B)
-    mad[:, (1.0 - fit["rho"]) < _NO_CHANGE_GAP] = 0.0
+    mad[:, (1.0 - fit["rho"]) < _NO_CHANGE_GAP] = 0.0                  # rounding noise, no change
+    return mad
+
+
+def mad_chi2(x1, x2, fit):
+    """The statistic Z (P,) of other pixels under a fitted :func:`irmad`:
+    :func:`mad_variates` over their variances ``sigma2``, squared and summed."""
+    mad = mad_variates(x1, x2, fit)
     return (mad * mad / fit["sigma2"]).sum(axis=1)
