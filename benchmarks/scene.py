@@ -16,7 +16,8 @@ are its upper-left windows. Each run is ``drl-np run T1 T2 --out DIR --method
 M --tile 512 --schedule 25,15,8,4 -q`` in a fresh process (the scene has
 4 change types); its seconds are the wall clock of that
 process and the peak RSS of every process is read from report.json (the run
-itself: ``getrusage``; Dask workers: the same, on each worker). ``--speedup
+itself: its own high-water mark, ``report.peak_memory_mib``; Dask workers:
+the same, on each worker). ``--speedup
 S`` runs the S x S scene with ``--workers 1`` and ``--workers 2``. Sizes run
 in increasing order; once a run takes longer than ``--stop-after`` seconds
 the larger sizes of that method are not started. Every map's change types

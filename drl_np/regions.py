@@ -478,24 +478,24 @@ class Members:
     def __len__(self):
         return int(self.region.shape[0])
 
-    def _pair(self, rows):
-        """The two dates' windows (k, w*w*B) of the members ``rows`` (a slice)."""
+    def _cut(self, date, rows):
+        """Date ``date``'s (0 or 1) windows (k, w*w*B) of the members ``rows`` (a slice)."""
         if self._held is not None:
-            return self._held[0][rows], self._held[1][rows]
-        t1s, t2s, coords, window = self._images
-        return _windows(t1s, coords[rows], window), _windows(t2s, coords[rows], window)
+            return self._held[date][rows]
+        images, coords, window = self._images[:2], self._images[2], self._images[3]
+        return _windows(images[date], coords[rows], window)
 
     def windows(self):
         """Every member's windows of both dates, ``(x1, x2)``, each (p, w*w*B)."""
-        return self._pair(slice(None))
+        return self.x1, self.x2
 
     @property
     def x1(self):
-        return self.windows()[0]
+        return self._cut(0, slice(None))
 
     @property
     def x2(self):
-        return self.windows()[1]
+        return self._cut(1, slice(None))
 
     def region_mean(self, values):
         """Per-region mean (n_regions,) of one value per member (p,)."""
@@ -511,7 +511,7 @@ class Members:
         values = np.empty(len(self))                                # (p,)
         for start in range(0, len(self), MEMBER_BLOCK):
             rows = slice(start, start + MEMBER_BLOCK)
-            values[rows] = per_pair(*self._pair(rows))
+            values[rows] = per_pair(self._cut(0, rows), self._cut(1, rows))
         return self.region_mean(values)
 
 

@@ -142,10 +142,11 @@ gemm_tn = _make_gemm(True)
 
 @numba.njit(cache=True, error_model="numpy")
 def transpose(A, AT):
-    """``AT[:] = A'`` (the ``W'`` operand of the forward products ``a W'``), in 4 x 4 blocks held in registers (four vector loads,
-    shuffles, four vector stores: a quarter of the memory operations of an
-    element-wise copy, which took a tenth of an epoch); the edges that do not
-    fill a block element by element."""
+    """``AT[:] = A'`` (the ``W'`` operand of the forward products ``a W'``),
+    in 4 x 4 blocks held in registers (four vector loads, shuffles, four
+    vector stores: a quarter of the memory operations of an element-wise
+    copy, which took a tenth of an epoch); the edges that do not fill a
+    block element by element."""
     m, k = A.shape
     m4 = m - m % 4
     k4 = k - k % 4
