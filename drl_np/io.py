@@ -32,7 +32,7 @@ import numpy as np
 from ._validation import InputError
 
 __all__ = [
-    "Raster", "read_image", "read_labels", "read_pair", "select_bands",
+    "Raster", "integer_labels", "read_image", "read_labels", "read_pair", "select_bands",
     "check_same_grid", "pixel_area", "write_geotiff", "write_png",
     "AtomicOutputs", "MANIFEST",
 ]
@@ -356,6 +356,26 @@ def read_image(path, *, bands=None, nodata=None, var=None, name="image", channel
     return _make_raster(arr, path, name, bands, nodata, meta, channel_axis)
 
 
+def integer_labels(lab, nodata, path, name):
+    """A label band as int64: float values must be whole numbers, and NaN
+    (allowed only when the file's nodata is NaN) reads as -1, unlabelled.
+
+    Raises
+    ------
+    InputError
+        Non-integer values, or NaN without a NaN nodata.
+    """
+    if lab.dtype.kind == "f":
+        finite = np.isfinite(lab)
+        nan_nodata = nodata is not None and math.isnan(nodata)
+        if (lab[finite] != np.round(lab[finite])).any() or (not finite.all() and not nan_nodata):
+            raise InputError(
+                f"{name} file '{path}' has non-integer values; expected integer "
+                "labels (0 unchanged, 1..C change classes)")
+        lab = np.where(finite, lab, -1)
+    return lab.astype(np.int64)
+
+
 def read_labels(path, *, var=None, name="ground truth", with_meta=False):
     """Read a label image (ground truth or a map) as an (M, N) int64 array.
 
@@ -376,17 +396,7 @@ def read_labels(path, *, var=None, name="ground truth", with_meta=False):
             raise InputError(
                 f"{name} file '{path}' has {arr.shape[2]} different bands; "
                 "expected one band of integer labels")
-    lab = arr[:, :, 0]
-    if lab.dtype.kind == "f":
-        finite = np.isfinite(lab)
-        if (lab[finite] != np.round(lab[finite])).any() or (
-                not finite.all() and not (meta.get("nodata") is not None
-                                          and math.isnan(meta["nodata"]))):
-            raise InputError(
-                f"{name} file '{path}' has non-integer values; expected integer "
-                "labels (0 unchanged, 1..C change classes)")
-        lab = np.where(finite, lab, -1)
-    out = lab.astype(np.int64)
+    out = integer_labels(arr[:, :, 0], meta.get("nodata"), path, name)
     if with_meta:
         return out, {"nodata": meta.get("nodata"), "dtype": str(arr.dtype),
                      "georef": meta.get("georef") or {}}

@@ -196,7 +196,6 @@ class LabelSource:
         try:
             with _quiet_gdal() as rasterio, rasterio.open(self.path) as ds:
                 count, size, self.nodata = ds.count, (ds.height, ds.width), ds.nodata
-                self.is_float = np.dtype(ds.dtypes[0]).kind == "f"
         except Exception as exc:
             raise InputError(f"cannot read {name} file '{path}' as a GeoTIFF: {_one_line(exc)}; "
                              "check that the file is complete") from None
@@ -220,7 +219,7 @@ class LabelSource:
         """
         from rasterio.windows import Window
 
-        from .io import _quiet_gdal, _one_line
+        from .io import _quiet_gdal, _one_line, integer_labels
 
         r, c, h, w = window
         if self._open is None or self._open[0] != os.getpid():
@@ -232,14 +231,7 @@ class LabelSource:
         except Exception as exc:
             raise InputError(f"cannot read rows {r}-{r + h - 1}, columns {c}-{c + w - 1} of {self.name} "
                              f"'{self.path}': {_one_line(exc)}; the file is damaged there") from None
-        if self.is_float:
-            finite = np.isfinite(lab)
-            nan_ok = self.nodata is not None and math.isnan(self.nodata)
-            if (lab[finite] != np.round(lab[finite])).any() or (not finite.all() and not nan_ok):
-                raise InputError(f"{self.name} file '{self.path}' has non-integer values; expected "
-                                 "integer labels (0 unchanged, 1..C change classes)")
-            lab = np.where(finite, lab, -1)
-        return lab.astype(np.int64)
+        return integer_labels(lab, self.nodata, self.path, self.name)
 
     def value_counts(self, rows=1024):
         """``(values, counts)``: the distinct labels of the whole file and
