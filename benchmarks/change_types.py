@@ -20,8 +20,8 @@ Run from the repository root::
   types at all: every region gets its majority planted class, the regions
   truly changed are given (no threshold), and K-means into 4 types runs on
   each representation of the methods (the raw difference of Raw+KM, the
-  autoencoder features of SAE+KM, DRLnet2's g and DR, with the paper's rates
-  and with the pseudo labels fitted); scored as the table, after matching.
+  autoencoder features of SAE+KM, DRLnet2's g and DR, at the default learning
+  rate and the paper's); scored as the table, after matching.
 * Every finished run is appended to ``--cache`` (JSON lines; a run already
   there is not repeated), so two processes can share the work and an
   interrupted run can be finished; the tables go to ``--out``
@@ -50,17 +50,23 @@ ABLATIONS = {
     "default": {},
     "scaling='joint' (paper)": {"scaling": "joint"},
     "region_statistic='centre' (paper)": {"region_statistic": "centre"},
+    "region_statistic='interior'": {"region_statistic": "interior"},
     "region_statistic='mean'": {"region_statistic": "mean"},
+    "region_sample='centre' (paper)": {"region_sample": "centre"},
+    "region_weight='none' (paper)": {"region_weight": "none"},
     "threshold_statistic='squared' (paper)": {"threshold_statistic": "squared"},
+    "input_scaling='none' (paper)": {"input_scaling": "none"},
+    "learning_rate=0.005 (paper)": {"learning_rate": 0.005},
+    "learning_rate=0.1": {"learning_rate": 0.1},
     "network_sparsity_penalty=0.1 (paper)": {"network_sparsity_penalty": 0.1},
     "alpha=0": {"alpha": 0.0},
+    "alpha=1": {"alpha": 1.0},
     "one jump K0 -> KT": {"schedule": "jump"},
     "DRLnet1": {"method": "drlnet1"},
     "finetune_epochs=5": {"finetune_epochs": 5},
     "finetune_epochs=20": {"finetune_epochs": 20},
-    "fit the pseudo labels (pre-train lr 1.0, fine-tune lr 0.1)": {
-        "pretrain_learning_rate": 1.0, "learning_rate": 0.1},
-    "change_space='features' (paper)": {"change_space": "features"},
+    "change_space='features' (paper), region_statistic='interior'": {"change_space": "features",
+                                                                     "region_statistic": "interior"},
     "preset='paper'": {"preset": "paper"},
 }
 
@@ -168,20 +174,22 @@ REPRESENTATIONS = {
     "u1 - u2 (SAE+KM)": ("sae", "difference"),
     "g(x1) - g(x2), DRLnet2": ({}, "branch difference"),
     "DR, DRLnet2": ({}, "dr"),
-    "DR, DRLnet2, pseudo labels fitted": ({"pretrain_learning_rate": 1.0, "learning_rate": 0.1}, "dr"),
+    "DR, DRLnet2, the paper's learning rate": ({"learning_rate": 0.005}, "dr"),
 }
 
 
 def representation_scores(t1, t2, gt, seed):
     """Change-type kappa of K-means (4 types) on each representation of
-    :data:`REPRESENTATIONS`, the truly changed regions given."""
+    :data:`REPRESENTATIONS`, the truly changed regions given; regions,
+    samples and weights of the default front end."""
     from drl_np import DRLnet, SAEKM
     from drl_np.clustering import change_types
     from drl_np.drlnet import forward_all
     from drl_np.metrics import change_analysis_accuracy
     from drl_np.regions import build_regions
     from drl_np.rng import check_random_state
-    regions = build_regions(t1, t2, scaling="auto")
+    regions = build_regions(t1, t2, scaling="auto", sample="mean")
+    members, weight = regions.members("pixels"), regions.sizes.astype(np.float64)
     inside = regions.labels >= 0
     votes = np.zeros((regions.n_regions, int(gt.max()) + 1))
     np.add.at(votes, (regions.labels[inside], gt[inside].astype(np.int64)), 1)
@@ -192,16 +200,17 @@ def representation_scores(t1, t2, gt, seed):
         if kw is None:
             rep = x1 - x2 if part == "raw difference" else np.hstack([x1, x2])
         elif kw == "sae":
-            sae = SAEKM(n_types=4, random_state=seed).fit(x1, x2)
+            sae = SAEKM(n_types=4, random_state=seed).fit(x1, x2, members, weight)
             rep = sae._encode(x1) - sae._encode(x2)
         else:
             key = tuple(sorted(kw.items()))
             if key not in fitted:
-                model = DRLnet(schedule=PLANTED_SCHEDULE, random_state=seed, **kw)
-                fitted[key] = forward_all(model.fit(x1, x2, regions.members("interior")).network_, x1, x2)
+                model = DRLnet(schedule=PLANTED_SCHEDULE, random_state=seed, **kw).fit(x1, x2, members, weight)
+                scale = model.input_scaler_.apply
+                fitted[key] = forward_all(model.network_, scale(x1), scale(x2))
             dr, h1, h2 = fitted[key]
             rep = dr if part == "dr" else h1 - h2
-        labels, _ = change_types(rep, changed, 4, check_random_state(seed))
+        labels, _ = change_types(rep, changed, 4, check_random_state(seed), weight)
         scores[name] = change_analysis_accuracy(gt, regions.paint(labels)).kappa
     return scores
 

@@ -64,6 +64,7 @@ SPECS = {
     "network_sparsity_penalty": Spec("float", lo=0, help="sparsity penalty weight of the network"),
     "pretrain_branch": Spec("bool"),
     "change_space": Spec("choice", choices=("features", "input")),
+    "input_scaling": Spec("choice", choices=("standardise", "none")),
     "engine": Spec("choice", choices=("numpy", "numba"), none_ok=True),
     # peers
     "scale": Spec("bool"),
@@ -81,9 +82,9 @@ _NET = ("branch", "head", "alpha", "learning_rate", "momentum", "sparsity_target
         "non_sparsity_penalty", "batchsize", "sae_epochs", "pretrain_epochs",
         "finetune_epochs", "sae_learning_rate", "pretrain_learning_rate",
         "threshold_statistic", "count_init", "recompute_flags", "network_sparsity_penalty",
-        "pretrain_branch", "change_space", "engine")
+        "pretrain_branch", "change_space", "input_scaling", "engine")
 _SAE = ("branch", "sae_epochs", "sae_learning_rate", "momentum", "non_sparsity_penalty",
-        "sparsity_target", "batchsize", "threshold_statistic", "engine")
+        "sparsity_target", "batchsize", "threshold_statistic", "change_space", "input_scaling", "engine")
 
 #: The ``-p`` keys each method accepts.
 METHOD_PARAMS = {

@@ -141,3 +141,46 @@ def _windows(image, centres, window):
     c = _symmetric_index(centres[:, 1, None] + off, ncols)  # (n, w)
     patch = image[r[:, :, None], c[:, None, :]]        # (n, w, w, B)
     return patch.reshape(centres.shape[0], window * window * bands)  # (n, w*w*B)
+
+
+def _mean_windows(image, labels, n, window):
+    """The mean of the ``window`` x ``window`` patches of each region's member
+    pixels, flattened as :func:`_windows` (**choice** ``region_sample='mean'``).
+
+    Parameters
+    ----------
+    image : ndarray of float64, shape (M, N, B)
+    labels : ndarray of int64, shape (M, N)
+        Regions 0..n-1, -1 masked.
+    n : int
+    window : int
+
+    Returns
+    -------
+    x : ndarray of float64, shape (n, w*w*B)
+        ``x[i, (dy*w + dx)*B + b]`` = mean over the members (r, c) of region
+        i of ``image[r + dy - h, c + dx - h, b]``, read with symmetric
+        padding as :func:`_windows` reads it.
+
+    Notes
+    -----
+    One offset (dy, dx) at a time: the members' shifted values are summed
+    per region with ``bincount``, so memory is one (p, B) array, never the
+    (p, w*w*B) windows of every member.
+    """
+    m, ncols, bands = image.shape
+    half = window // 2
+    flat = labels.ravel()
+    idx = np.flatnonzero(flat >= 0)                    # (p,) raster order
+    lab = flat[idx]
+    rows, cols = np.divmod(idx, ncols)
+    sizes = np.bincount(lab, minlength=n).astype(np.float64)         # (n,)
+    out = np.empty((n, window * window * bands))
+    for dy in range(window):
+        r = _symmetric_index(rows + dy - half, m)      # (p,)
+        for dx in range(window):
+            c = _symmetric_index(cols + dx - half, ncols)
+            shifted = image[r, c]                      # (p, B)
+            for b in range(bands):
+                out[:, (dy * window + dx) * bands + b] = np.bincount(lab, weights=shifted[:, b], minlength=n)
+    return out / np.maximum(sizes, 1.0)[:, None]

@@ -10,7 +10,7 @@ import numbers
 import numpy as np
 
 __all__ = ["InputError", "check_image", "check_mask", "check_nodata", "check_pair",
-           "check_positive_int", "check_samples", "check_schedule", "valid_pixels"]
+           "check_positive_int", "check_sample_weight", "check_samples", "check_schedule", "valid_pixels"]
 
 
 class InputError(ValueError):
@@ -66,6 +66,19 @@ def check_samples(x1, x2):
     if not (np.isfinite(x1).all() and np.isfinite(x2).all()):
         raise InputError("samples contain NaN or inf; mask those pixels (mask= or nodata=) first")
     return x1, x2
+
+
+def check_sample_weight(sample_weight, n):
+    """None, or the weights as a float64 (n,) array: finite, non-negative,
+    with a positive sum."""
+    if sample_weight is None:
+        return None
+    w = np.ascontiguousarray(sample_weight, dtype=np.float64)
+    if w.shape != (n,):
+        raise InputError(f"sample_weight must hold one weight per sample, shape ({n},), got {w.shape}")
+    if not np.isfinite(w).all() or (w < 0).any() or not w.sum() > 0:
+        raise InputError("sample_weight must be finite, non-negative and not all zero")
+    return w
 
 
 def check_schedule(schedule):

@@ -9,7 +9,7 @@ from .estimators import make_estimator
 from .methods import METHODS, PEER_METHODS, REGION_METHODS
 from .peers import detect_changes
 from .presets import FRONT_END, PRESETS
-from .regions import build_regions
+from .regions import build_regions, check_region_front_end, region_sample_weight
 from .result import AnalysisResult
 from .rng import check_random_state
 
@@ -20,8 +20,9 @@ logger = logging.getLogger("drl_np")
 
 def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
             schedule=(25, 15, 8, 5), unit="superpixel", window=3, n_segments=None,
-            compactness=None, scaling=None, region_statistic=None, preset="default", tile=None,
-            halo=None, sample_size=None, workers=None, scheduler=None, **params):
+            compactness=None, scaling=None, region_statistic=None, region_sample=None,
+            region_weight=None, preset="default", tile=None, halo=None, sample_size=None, workers=None,
+            scheduler=None, **params):
     """Change analysis of a co-registered pair: what changed, and into which type.
 
     Parameters
@@ -54,12 +55,21 @@ def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
         IRMAD's invariant pixels; 'auto' choose from the data
         (:func:`drl_np.normalise.choose_scaling`). Default: the preset's
         ('auto'; 'joint' for the paper). Peers normalise as their papers do.
-    region_statistic : {'interior', 'mean', 'centre'}, optional
+    region_statistic : {'pixels', 'interior', 'mean', 'centre'}, optional
         Whose change statistic a region takes (Eq. 2's lambda and the change
-        intensity): its centre window's (the paper), the mean over its
-        member pixels' own windows, or over those whose window lies inside
-        the region (:meth:`drl_np.regions.Regions.members`). Default: the
-        preset's ('interior'; 'centre' for the paper).
+        intensity): the mean change of its pixels, each pixel's own value
+        alone; its centre window's (the paper); the mean over its member
+        pixels' own windows, or over those whose window lies inside the
+        region (:meth:`drl_np.regions.Regions.members`). Default: the
+        preset's ('pixels'; 'centre' for the paper).
+    region_sample : {'mean', 'centre'}, optional
+        A region's sample (x1, x2): the mean of its member pixels' windows,
+        or the window at its centre (the paper). Default: the preset's
+        ('mean'; 'centre' for the paper).
+    region_weight : {'pixels', 'none'}, optional
+        What a region weighs in the method's K-means: its pixel count, or
+        one vote (the paper). Default: the preset's ('pixels'; 'none' for
+        the paper).
     preset : {'default', 'paper'}, default 'default'
         :mod:`drl_np.presets`: 'paper' is the DRLnet paper's configuration
         exactly; parameters given explicitly win over it.
@@ -106,16 +116,20 @@ def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
         raise InputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if preset not in PRESETS:
         raise InputError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}")
-    scaling = FRONT_END[preset]["scaling"] if scaling is None else scaling
-    region_statistic = FRONT_END[preset]["region_statistic"] if region_statistic is None else region_statistic
+    front = FRONT_END[preset]
+    scaling = front["scaling"] if scaling is None else scaling
+    region_statistic = front["region_statistic"] if region_statistic is None else region_statistic
+    region_sample = front["region_sample"] if region_sample is None else region_sample
+    region_weight = front["region_weight"] if region_weight is None else region_weight
+    check_region_front_end(region_statistic, region_sample, region_weight)
     t1, t2 = check_pair(t1, t2)
     schedule = check_schedule(schedule)
     rng = check_random_state(random_state)
     seed = rng.seed
     run_params = {"method": method, "random_state": seed, "schedule": list(schedule), "unit": unit,
                   "window": window, "n_segments": n_segments, "compactness": compactness,
-                  "scaling": scaling, "region_statistic": region_statistic, "preset": preset,
-                  "nodata": nodata, **params}
+                  "scaling": scaling, "region_statistic": region_statistic, "region_sample": region_sample,
+                  "region_weight": region_weight, "preset": preset, "nodata": nodata, **params}
     if tile is not None:
         from .scene_api import analyse_tiled
         return analyse_tiled(t1, t2, method, rng, mask, nodata, schedule, run_params, params, tile=tile,
@@ -125,7 +139,8 @@ def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
 
     timings = {}
     tic = time.perf_counter()
-    region_kw = {"unit": unit, "window": window, "n_segments": n_segments, "scaling": scaling}
+    region_kw = {"unit": unit, "window": window, "n_segments": n_segments, "scaling": scaling,
+                 "sample": region_sample}
     if compactness is not None:
         region_kw["compactness"] = compactness
     regions = build_regions(t1, t2, mask=mask, nodata=nodata, **region_kw)
@@ -140,7 +155,7 @@ def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
     members = regions.members(region_statistic)
     run_params["scaling_applied"] = regions.scaling_info.get("scaling", scaling)
     model = make_estimator(method, schedule, params, rng, preset)
-    model.fit(regions.x1, regions.x2, members)
+    model.fit(regions.x1, regions.x2, members, region_sample_weight(regions.sizes, region_weight))
     timings.update(model.timings_)
     maps = {k: regions.paint(labels) for k, labels in model.labels_per_step_.items()}
     logger.info("%s: done, %d change types, %.1f%% of valid pixels changed", method,

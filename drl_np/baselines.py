@@ -8,10 +8,11 @@ import time
 
 from sklearn.base import BaseEstimator
 
-from ._validation import InputError, check_positive_int, check_samples
+from ._validation import InputError, check_positive_int, check_sample_weight, check_samples
 from .clustering import change_types, nearest_types
-from .decision import DECISION_RULES, THRESHOLD_STATISTICS, change_statistic, decide, scale_intensity
-from .pretrain import AutoencoderSettings, encode, pretrain_autoencoders
+from .decision import (CHANGE_SPACES, DECISION_RULES, THRESHOLD_STATISTICS, change_statistic,
+                       check_member_windows, decide, scale_intensity)
+from .pretrain import INPUT_SCALINGS, AutoencoderSettings, InputScaler, encode, pretrain_autoencoders
 from .rng import check_random_state
 
 __all__ = ["RawKM", "SAEKM"]
@@ -19,9 +20,13 @@ __all__ = ["RawKM", "SAEKM"]
 
 class _DifferenceKMeans(BaseEstimator):
     """Threshold ||u1 - u2||^2 and cluster (u1 - u2) of the changed samples,
-    for representations u of each date given by :meth:`_represent`."""
+    for representations u of each date given by :meth:`_represent`.
 
-    def _check(self, x1, x2):
+    The change statistic is measured in the space :meth:`_flag_space`
+    names: ``'input'`` (the samples themselves, as Raw+KM) or
+    ``'features'`` (the representation u)."""
+
+    def _check(self, x1, x2, members):
         x1, x2 = check_samples(x1, x2)
         check_positive_int(self.n_types, "n_types")
         if self.threshold not in DECISION_RULES:
@@ -29,27 +34,28 @@ class _DifferenceKMeans(BaseEstimator):
         if self.threshold_statistic not in THRESHOLD_STATISTICS:
             raise InputError(f"threshold_statistic must be one of {', '.join(THRESHOLD_STATISTICS)}, "
                              f"got {self.threshold_statistic!r}")
+        check_member_windows(members, self._flag_space(), x1.shape[1])
         return x1, x2
 
-    def fit(self, x1, x2, members=None):
+    def fit(self, x1, x2, members=None, sample_weight=None):
         """Change flags and change types of the sample pairs (n, d); returns self.
 
         ``members`` (:class:`drl_np.regions.Members`, optional): a region's
         change statistic is the mean over its member pixels (**choice**
-        ``region_statistic``), as DRLnet's."""
-        x1, x2 = self._check(x1, x2)
+        ``region_statistic``), as DRLnet's. ``sample_weight`` (n,),
+        optional: each sample's weight in the K-means of the change types
+        (**choice** ``region_weight``)."""
+        x1, x2 = self._check(x1, x2, members)
+        weight = check_sample_weight(sample_weight, x1.shape[0])
         rng = check_random_state(self.random_state)
         self.timings_, self.losses_ = {}, {}
         tic = time.perf_counter()
         u1, u2 = self._represent(x1, x2, rng)
         self.timings_["represent"] = time.perf_counter() - tic
         tic = time.perf_counter()
-        if members is None:
-            values = change_statistic(u1, u2, self.threshold_statistic)
-        else:
-            values = members.region_mean_of(self._member_statistic)
+        values = self._values(x1, x2, u1, u2, members)
         changed, tau = decide(values, self.threshold)
-        labels, centres = change_types(u1 - u2, changed, self.n_types, rng)
+        labels, centres = change_types(u1 - u2, changed, self.n_types, rng, weight)
         self.timings_["clustering"] = time.perf_counter() - tic
         self.intensity_range_ = (float(values.min()), float(values.max()))
         self.change_intensity_ = scale_intensity(values, self.intensity_range_)
@@ -60,13 +66,21 @@ class _DifferenceKMeans(BaseEstimator):
         self.n_change_types_ = int(labels.max())
         return self
 
-    def _member_statistic(self, w1, w2):
-        """Eq. 2's statistic of member windows (k, d) after the encoder (k,)."""
-        return change_statistic(self._encode(w1), self._encode(w2), self.threshold_statistic)
+    def _flag_space(self):
+        return "input"
 
-    def fit_predict(self, x1, x2, members=None):
+    def _values(self, x1, x2, u1, u2, members):
+        """Eq. 2's statistic of every sample, or of its region's ``members``."""
+        encode = self._encode if self._flag_space() == "features" else (lambda x: x)
+        if members is None:
+            return change_statistic(*((u1, u2) if self._flag_space() == "features" else (x1, x2)),
+                                    self.threshold_statistic)
+        return members.region_mean_of(lambda w1, w2: change_statistic(encode(w1), encode(w2),
+                                                                      self.threshold_statistic))
+
+    def fit_predict(self, x1, x2, members=None, sample_weight=None):
         """Fit and return ``labels_``."""
-        return self.fit(x1, x2, members).labels_
+        return self.fit(x1, x2, members, sample_weight).labels_
 
     def predict(self, x1, x2, members=None, return_intensity=False):
         """Change types of new sample pairs (n, d) with the fitted threshold
@@ -77,11 +91,9 @@ class _DifferenceKMeans(BaseEstimator):
         if not hasattr(self, "centroids_"):
             raise InputError(f"this {type(self).__name__} is not fitted yet; call fit(x1, x2) first")
         x1, x2 = check_samples(x1, x2)
+        check_member_windows(members, self._flag_space(), x1.shape[1])
         u1, u2 = self._encode(x1), self._encode(x2)
-        if members is None:
-            values = change_statistic(u1, u2, self.threshold_statistic)
-        else:
-            values = members.region_mean_of(self._member_statistic)
+        values = self._values(x1, x2, u1, u2, members)
         labels = nearest_types(u1 - u2, values > self.threshold_, self.centroids_)
         if return_intensity:
             return labels, scale_intensity(values, self.intensity_range_)
@@ -107,17 +119,20 @@ class RawKM(_DifferenceKMeans):
 
 class SAEKM(_DifferenceKMeans):
     """SAE+KM: a stacked sparse autoencoder trained on both dates' samples;
-    CI = ||h1 - h2||^2 -> threshold -> K-means of h1 - h2.
+    change flags from the input samples (as Raw+KM and DRLnet's default) or
+    from ||h1 - h2||^2 (``change_space='features'``, the paper); K-means of
+    h1 - h2 of the changed samples.
 
     The autoencoder is pre-trained exactly as DRLnet's branch g (one
     :class:`~drl_np.pretrain.AutoencoderSettings`: same sizes, learning
-    rate, sparsity and epochs), so the two methods differ only in what
-    DRLnet adds on top.
+    rate, sparsity and epochs, on the same ``input_scaling``), so the two
+    methods differ only in what DRLnet adds on top.
     """
 
     def __init__(self, n_types=5, branch=(100, 50), sae_epochs=5, sae_learning_rate=1.0,
                  momentum=0.5, non_sparsity_penalty=0.1, sparsity_target=0.05, batchsize=10,
-                 threshold="ggki", threshold_statistic="magnitude", engine=None, random_state=None):
+                 input_scaling="standardise", threshold="ggki", threshold_statistic="magnitude",
+                 change_space="input", engine=None, random_state=None):
         self.n_types = n_types
         self.branch = branch
         self.sae_epochs = sae_epochs
@@ -126,14 +141,29 @@ class SAEKM(_DifferenceKMeans):
         self.non_sparsity_penalty = non_sparsity_penalty
         self.sparsity_target = sparsity_target
         self.batchsize = batchsize
+        self.input_scaling = input_scaling
         self.threshold = threshold
         self.threshold_statistic = threshold_statistic
+        self.change_space = change_space
         self.engine = engine
         self.random_state = random_state
 
+    def _check(self, x1, x2, members):
+        if self.change_space not in CHANGE_SPACES:
+            raise InputError(f"change_space must be one of {', '.join(CHANGE_SPACES)}, got {self.change_space!r}")
+        if self.input_scaling not in INPUT_SCALINGS:
+            raise InputError(f"input_scaling must be one of {', '.join(INPUT_SCALINGS)}, "
+                             f"got {self.input_scaling!r}")
+        return super()._check(x1, x2, members)
+
+    def _flag_space(self):
+        return self.change_space
+
     def _represent(self, x1, x2, rng):
-        self.sae_ = pretrain_autoencoders(x1, x2, AutoencoderSettings.of(self), self.engine, rng)
-        return self._encode(x1), self._encode(x2)
+        self.input_scaler_ = InputScaler.fit(x1, x2, self.input_scaling)
+        scaled1, scaled2 = self.input_scaler_.apply(x1), self.input_scaler_.apply(x2)
+        self.sae_ = pretrain_autoencoders(scaled1, scaled2, AutoencoderSettings.of(self), self.engine, rng)
+        return encode(self.sae_, scaled1), encode(self.sae_, scaled2)
 
     def _encode(self, x):
-        return encode(self.sae_, x)
+        return encode(self.sae_, self.input_scaler_.apply(x))

@@ -89,7 +89,8 @@ def _positive_float(text):
 _RESERVED = {"schedule": "--schedule", "unit": "--unit", "random_state": "--seed",
              "nodata": "--nodata", "mask": "--nodata", "method": "--method",
              "threshold": "--threshold", "scaling": "--scaling", "preset": "--preset",
-             "region_statistic": "--region-statistic"}
+             "region_statistic": "--region-statistic", "region_sample": "--region-sample",
+             "region_weight": "--region-weight"}
 
 
 def _seed(text):
@@ -232,10 +233,19 @@ def build_parser():
                         "pairs), 'per-date' standardise each date's bands, 'invariant' map T2 "
                         "onto T1 over unchanged (IRMAD-invariant) pixels, 'auto' choose from "
                         "the data (default: the preset's, 'auto'; 'joint' for the paper)")
-    a.add_argument("--region-statistic", choices=("interior", "mean", "centre"),
-                   help="whose change a region takes: the mean over its member pixels whose "
-                        "window lies inside it, over all its pixels, or its centre window "
-                        "(default: the preset's, 'interior'; 'centre' for the paper)")
+    a.add_argument("--region-statistic", choices=("pixels", "interior", "mean", "centre"),
+                   help="whose change a region takes: the mean change of its pixels, the mean "
+                        "over its member pixels' windows that lie inside it, over all its "
+                        "pixels' windows, or its centre window (default: the preset's, "
+                        "'pixels'; 'centre' for the paper)")
+    a.add_argument("--region-sample", choices=("mean", "centre"),
+                   help="a region's sample for the networks and K-means: the mean of its "
+                        "pixels' windows or its centre window (default: the preset's, "
+                        "'mean'; 'centre' for the paper)")
+    a.add_argument("--region-weight", choices=("pixels", "none"),
+                   help="what a region weighs in the K-means of the change types: its pixel "
+                        "count or one vote (default: the preset's, 'pixels'; 'none' for the "
+                        "paper)")
     a.add_argument("--threshold", choices=("ggki", "ki", "otsu", "kmeans"),
                    help="decision rule between changed and unchanged (default: the "
                         "method's: GGKI for the DRLnet family, the published rule for peers)")
@@ -415,7 +425,8 @@ def _analyse(t1, t2, args, valid):
     return drl_np.analyse(t1, t2, method=args.method, random_state=args.seed, **scene,
                           mask=valid, nodata=getattr(args, "nodata", None),
                           unit=args.unit, scaling=args.scaling, preset=args.preset,
-                          region_statistic=args.region_statistic, **_analysis_params(args))
+                          region_statistic=args.region_statistic, region_sample=args.region_sample,
+                          region_weight=args.region_weight, **_analysis_params(args))
 
 
 def _check_size_for_method(r1, args):

@@ -82,7 +82,8 @@ def run_scene_files(args, params, inputs, protected, pixel_area):
                 on_fit=lambda model: _open_writers(writers, out, source, model.n_change_types),
                 tile=args.tile,
                 halo=args.halo, sample_size=args.sample_size, runner=runner, unit=args.unit,
-                scaling=args.scaling, region_statistic=args.region_statistic, preset=args.preset,
+                scaling=args.scaling, region_statistic=args.region_statistic,
+                region_sample=args.region_sample, region_weight=args.region_weight, preset=args.preset,
                 **params)
             t_write = time.perf_counter()
             for key in ("cda", "ci"):

@@ -22,12 +22,14 @@ logger = logging.getLogger("drl_np")
 _LOG_KMEANS_FROM = 20000
 
 
-def kmeans(samples, n_clusters, rng, n_init=10, what="samples"):
+def kmeans(samples, n_clusters, rng, n_init=10, what="samples", sample_weight=None):
     """K-means of ``samples`` (n, f) into ``n_clusters``, seeded from ``rng``.
 
     Returns ``(labels, centres)`` with labels 0..K-1 ordered by decreasing
     cluster size (ties by first occurrence), so that type 1 of a map is the
-    most frequent (**choice** ``type_order``).
+    most frequent (**choice** ``type_order``). With ``sample_weight`` (n,)
+    each sample counts that much in the centres, the inertia and the sizes
+    (**choice** ``region_weight``: a region weighs its pixels).
 
     Raises
     ------
@@ -49,10 +51,10 @@ def kmeans(samples, n_clusters, rng, n_init=10, what="samples"):
         logger.info("k-means of %d %s into %d clusters (%d starts)...", n, what, n_clusters,
                     n_init)
     with threadpool_limits(limits=1):
-        raw = model.fit_predict(samples)
+        raw = model.fit_predict(samples, sample_weight=sample_weight)
     if n >= _LOG_KMEANS_FROM:
         logger.info("k-means of %d %s done in %.1f s", n, what, time.perf_counter() - tic)
-    sizes = np.bincount(raw, minlength=n_clusters)
+    sizes = np.bincount(raw, weights=sample_weight, minlength=n_clusters)
     first = np.full(n_clusters, n, dtype=np.int64)
     np.minimum.at(first, raw, np.arange(n))
     order = np.lexsort((first, -sizes))            # largest cluster first
@@ -61,8 +63,9 @@ def kmeans(samples, n_clusters, rng, n_init=10, what="samples"):
     return rank[raw], model.cluster_centers_[order]
 
 
-def change_types(samples, changed, n_types, rng):
-    """0 for unchanged samples, 1..K for the K-means types of the changed ones.
+def change_types(samples, changed, n_types, rng, sample_weight=None):
+    """0 for unchanged samples, 1..K for the K-means types of the changed ones
+    (each weighing ``sample_weight``, (n,), when given).
 
     When fewer (distinct) samples changed than ``n_types``, K is capped at
     their number (zero changed samples give an all-unchanged labelling) and a
@@ -86,12 +89,13 @@ def change_types(samples, changed, n_types, rng):
                        n_changed, n_types, n_distinct, k)
     if k == 0:
         return labels, np.zeros((0, samples.shape[1]))
-    types, centres = kmeans(samples[changed], k, rng, what="changed regions")
+    weight = None if sample_weight is None else sample_weight[changed]
+    types, centres = kmeans(samples[changed], k, rng, what="changed regions", sample_weight=weight)
     labels[changed] = types + 1
     return labels, centres
 
 
-def init_centroids(dr, changed, n_types, rng, count_init="kmeans"):
+def init_centroids(dr, changed, n_types, rng, count_init="kmeans", sample_weight=None):
     """Initial assignment ``s^t``, centroids ``M^t`` and counts (``docs/method.md`` §5, §7).
 
     Parameters
@@ -105,6 +109,9 @@ def init_centroids(dr, changed, n_types, rng, count_init="kmeans"):
     count_init : 'kmeans' or int
         Initial per-cluster counts of Eq. 9: the K-means cluster sizes
         (default) or a constant such as DCN's 100.
+    sample_weight : ndarray (n,), optional
+        Weights of the K-means of the changed DRs (:func:`change_types`);
+        the counts stay counts of samples, as Eq. 9 counts them.
 
     Returns
     -------
@@ -115,7 +122,7 @@ def init_centroids(dr, changed, n_types, rng, count_init="kmeans"):
         K_t, or fewer when fewer samples changed (:func:`change_types`).
     counts : ndarray of float (1 + K_t,)
     """
-    assign, change_centres = change_types(dr, changed, n_types, rng)
+    assign, change_centres = change_types(dr, changed, n_types, rng, sample_weight)
     unchanged_centre = dr[~changed].mean(axis=0) if (~changed).any() else np.zeros(dr.shape[1])
     centres = np.vstack([unchanged_centre, change_centres])          # (1 + K, r)
     if count_init == "kmeans":

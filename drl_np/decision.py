@@ -13,11 +13,14 @@ import numpy as np
 from ._validation import InputError
 from .ggki import ggki_threshold, ki_threshold
 
-__all__ = ["DECISION_RULES", "THRESHOLD_STATISTICS", "change_flags", "change_statistic", "decide",
-           "kmeans_threshold", "scale_intensity", "threshold"]
+__all__ = ["CHANGE_SPACES", "DECISION_RULES", "THRESHOLD_STATISTICS", "change_flags", "change_statistic",
+           "check_member_windows", "decide", "kmeans_threshold", "scale_intensity", "threshold"]
 
 DECISION_RULES = ("ggki", "ki", "otsu", "kmeans")
 THRESHOLD_STATISTICS = ("squared", "magnitude")
+#: Where Eq. 2's distance is measured (**choice** ``change_space``): between
+#: the two dates' input samples, or between a network's features of them
+CHANGE_SPACES = ("features", "input")
 
 _KMEANS_MAX_ITER = 300
 
@@ -141,6 +144,15 @@ def change_statistic(u1, u2, statistic="squared"):
     ('magnitude', **choice** ``threshold_statistic``)."""
     distance = np.sum((u1 - u2) ** 2, axis=1)
     return distance if statistic == "squared" else np.sqrt(distance)
+
+
+def check_member_windows(members, change_space, n_features):
+    """A statistic in a network's feature space reads whole sample windows
+    of ``n_features`` values: the 1 x 1 members of ``region_statistic=
+    'pixels'`` cannot feed it (InputError naming the fix)."""
+    if change_space == "features" and members is not None and members.n_features != n_features:
+        raise InputError("region_statistic='pixels' measures change between the input pixels; with "
+                         "change_space='features' use region_statistic 'interior', 'mean' or 'centre'")
 
 
 def decide(values, rule="ggki"):

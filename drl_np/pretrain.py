@@ -13,9 +13,52 @@ from .algorithm1 import epoch_function
 from .toolbox import saesetup, saetrain
 from .toolbox.activations import sigm
 
-__all__ = ["AutoencoderSettings", "encode", "pretrain_autoencoders", "pretrain_classifier"]
+__all__ = ["INPUT_SCALINGS", "AutoencoderSettings", "InputScaler", "encode", "pretrain_autoencoders",
+           "pretrain_classifier"]
 
 logger = logging.getLogger("drl_np")
+
+
+#: What the networks (DRLnet's, SAE+KM's autoencoder) see of the samples
+#: (**choice** ``input_scaling``): the samples as scaled by the front end
+#: (the paper), or each feature standardised over both dates' samples
+INPUT_SCALINGS = ("standardise", "none")
+
+
+@dataclass(frozen=True)
+class InputScaler:
+    """The input scaling of a network, fitted once on both dates' samples
+    and applied alike to every later sample (**choice** ``input_scaling``).
+
+    With ``'standardise'`` every feature is shifted and scaled to zero mean
+    and unit variance over the stacked samples [x1; x2]; a constant feature
+    is only shifted. Sigmoid units then start where they are steep: the
+    front end's joint min-max scaling leaves bands of bright-outlier scenes
+    in a sliver of [0, 1] (OSCD Rennes: feature standard deviation 0.017),
+    where every unit of the first layer sees almost the same input.
+
+    Attributes
+    ----------
+    mean, scale : ndarray (d,)
+        ``apply(x) = (x - mean) / scale``; zeros and ones for ``'none'``.
+    """
+
+    mean: np.ndarray
+    scale: np.ndarray
+
+    @classmethod
+    def fit(cls, x1, x2, how="standardise"):
+        """The scaler of ``how`` for samples ``x1``, ``x2`` (n, d)."""
+        d = x1.shape[1]
+        if how == "none":
+            return cls(np.zeros(d), np.ones(d))
+        both = np.vstack([x1, x2])                                   # (2n, d)
+        mean, std = both.mean(axis=0), both.std(axis=0)
+        return cls(mean, np.where(std > 0, std, 1.0))
+
+    def apply(self, x):
+        """``(x - mean) / scale`` of samples (n, d)."""
+        return (x - self.mean) / self.scale
 
 
 @dataclass(frozen=True)

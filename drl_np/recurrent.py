@@ -11,12 +11,14 @@ import time
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ._validation import InputError, check_positive_int, check_samples, check_schedule
+from ._validation import InputError, check_positive_int, check_sample_weight, check_samples, check_schedule
 from .algorithm1 import ClusterState, epoch_function
 from .clustering import change_types, init_centroids, kmeans, nearest_types, one_hot
-from .decision import DECISION_RULES, THRESHOLD_STATISTICS, change_statistic, decide, scale_intensity
+from .decision import (CHANGE_SPACES, DECISION_RULES, THRESHOLD_STATISTICS, change_statistic,
+                       check_member_windows, decide, scale_intensity)
 from .drlnet import branch_features, classifier_outputs, drnet_setup, forward_all, new_output_layer
-from .pretrain import AutoencoderSettings, log_epoch, pretrain_autoencoders, pretrain_classifier
+from .pretrain import (INPUT_SCALINGS, AutoencoderSettings, InputScaler, log_epoch, pretrain_autoencoders,
+                       pretrain_classifier)
 from .rng import check_random_state
 
 __all__ = ["DRLnet", "VARIANTS"]
@@ -24,7 +26,6 @@ __all__ = ["DRLnet", "VARIANTS"]
 logger = logging.getLogger("drl_np")
 
 VARIANTS = ("drlnet2", "drlnet1")
-CHANGE_SPACES = ("features", "input")
 
 
 def fit_diagnostics(net, x1, x2, labels, n_classes, branch_before=None):
@@ -70,7 +71,13 @@ class DRLnet(BaseEstimator):
         Merging layer and upper layers; the last is the DR size (**choice**).
     alpha : float, default 0.1
         Weight of the clustering term (Eq. 4).
-    learning_rate : float, default 0.005
+    learning_rate : float, default 1.0
+        Learning rate of the supervised pre-training and of Algorithm 1's
+        fine-tuning, the rate of the toolbox's own examples. The paper gives
+        0.005; with the toolbox's minibatch-mean gradient of a sigmoid
+        classifier on 1-of-K targets the classifier then never leaves the
+        constant output's loss (**choice** ``learning_rate``,
+        ``docs/fidelity.md``).
     momentum : float, default 0.5
     sparsity_target : float, default 0.05
     non_sparsity_penalty : float, default 0.1
@@ -89,8 +96,13 @@ class DRLnet(BaseEstimator):
         example uses 1; at 0.005 the autoencoders barely move in a few
         epochs; **choice** ``sae_learning_rate``).
     pretrain_learning_rate : float or None
-        Learning rate of the supervised pre-training; None means
-        ``learning_rate``.
+        Learning rate of the supervised pre-training on s^0 when it differs
+        from ``learning_rate``; None means ``learning_rate``.
+    input_scaling : {'standardise', 'none'}, default 'standardise'
+        What the network sees of the samples: each feature standardised over
+        both dates' samples, or the samples as they are (the paper; **choice**
+        ``input_scaling``, :class:`~drl_np.pretrain.InputScaler`). The change
+        flags of ``change_space='input'`` use the samples as they are.
     threshold : {'ggki', 'ki', 'otsu', 'kmeans'}, default 'ggki'
         Rule for the change flags (Eq. 2).
     threshold_statistic : {'magnitude', 'squared'}, default 'magnitude'
@@ -127,6 +139,8 @@ class DRLnet(BaseEstimator):
         Number of change types of ``labels_``.
     labels_per_step_ : dict of int to ndarray
         s^t for each K_t of the schedule (K0: the over-clustering).
+    input_scaler_ : InputScaler
+        The input scaling fitted on the samples, applied to new ones.
     change_intensity_ : ndarray (n,)
         The change statistic of the flags (of the input windows, or of the
         final g with ``change_space='features'``), scaled to [0, 1].
@@ -152,12 +166,12 @@ class DRLnet(BaseEstimator):
     """
 
     def __init__(self, schedule=(25, 15, 8, 5), variant="drlnet2", branch=(100, 50), head=(50, 20),
-                 alpha=0.1, learning_rate=0.005, momentum=0.5, sparsity_target=0.05,
+                 alpha=0.1, learning_rate=1.0, momentum=0.5, sparsity_target=0.05,
                  non_sparsity_penalty=0.1, network_sparsity_penalty=0.0, batchsize=10, sae_epochs=5,
                  pretrain_epochs=20, finetune_epochs=10, sae_learning_rate=1.0, pretrain_learning_rate=None,
-                 threshold="ggki", threshold_statistic="magnitude", count_init="kmeans",
-                 recompute_flags=True, change_space="input", pretrain_branch=True, engine=None,
-                 random_state=None):
+                 input_scaling="standardise", threshold="ggki", threshold_statistic="magnitude",
+                 count_init="kmeans", recompute_flags=True, change_space="input", pretrain_branch=True,
+                 engine=None, random_state=None):
         self.schedule = schedule
         self.variant = variant
         self.branch = branch
@@ -174,6 +188,7 @@ class DRLnet(BaseEstimator):
         self.finetune_epochs = finetune_epochs
         self.sae_learning_rate = sae_learning_rate
         self.pretrain_learning_rate = pretrain_learning_rate
+        self.input_scaling = input_scaling
         self.threshold = threshold
         self.threshold_statistic = threshold_statistic
         self.count_init = count_init
@@ -184,7 +199,7 @@ class DRLnet(BaseEstimator):
         self.random_state = random_state
 
     # -- validation ------------------------------------------------------------
-    def _validate(self, x1, x2):
+    def _validate(self, x1, x2, members=None):
         """Check the parameters and the samples; facts only, the API and
         the command line add the remedy in their own words."""
         x1, x2 = check_samples(x1, x2)
@@ -195,6 +210,10 @@ class DRLnet(BaseEstimator):
             raise InputError(f"threshold must be one of {', '.join(DECISION_RULES)}, got {self.threshold!r}")
         if self.change_space not in CHANGE_SPACES:
             raise InputError(f"change_space must be one of {', '.join(CHANGE_SPACES)}, got {self.change_space!r}")
+        if self.input_scaling not in INPUT_SCALINGS:
+            raise InputError(f"input_scaling must be one of {', '.join(INPUT_SCALINGS)}, "
+                             f"got {self.input_scaling!r}")
+        check_member_windows(members, self.change_space, x1.shape[1])
         if self.threshold_statistic not in THRESHOLD_STATISTICS:
             raise InputError(f"threshold_statistic must be one of {', '.join(THRESHOLD_STATISTICS)}, "
                              f"got {self.threshold_statistic!r}")
@@ -206,22 +225,30 @@ class DRLnet(BaseEstimator):
         return x1, x2, schedule
 
     # -- Algorithm 2 -----------------------------------------------------------
-    def fit(self, x1, x2, members=None):
+    def fit(self, x1, x2, members=None, sample_weight=None):
         """Run Algorithm 2 on the sample pairs ``x1``, ``x2`` (n, d); returns self.
 
         ``members`` (:class:`drl_np.regions.Members`, optional): the member
         pixels of each sample's region; the change statistic of a region is
         then the mean over its members (**choice** ``region_statistic``),
-        else its own sample's."""
-        x1, x2, schedule = self._validate(x1, x2)
+        else its own sample's. ``sample_weight`` (n,), optional: what each
+        sample weighs in every K-means of the run (**choice**
+        ``region_weight``; :func:`drl_np.analyse` gives each region its
+        pixel count)."""
+        x1, x2, schedule = self._validate(x1, x2, members)
+        weight = check_sample_weight(sample_weight, x1.shape[0])
         rng = check_random_state(self.random_state)
         if self.change_space == "input":
             self._input_values = self._input_statistic(x1, x2, members)
+        self.input_scaler_ = InputScaler.fit(x1, x2, self.input_scaling)
+        x1, x2 = self.input_scaler_.apply(x1), self.input_scaler_.apply(x2)
+        self._weight = weight
         self.losses_, self.timings_, self.thresholds_, self.labels_per_step_ = {}, {}, {}, {}
         self.diagnostics_ = {}
 
         tic = time.perf_counter()
-        s_prev, _ = kmeans(np.hstack([x1, x2]), schedule[0], rng, what="samples")   # s^0
+        s_prev, _ = kmeans(np.hstack([x1, x2]), schedule[0], rng, what="samples",  # s^0
+                           sample_weight=weight)
         self.labels_per_step_[schedule[0]] = s_prev + 1     # all changed at K0
         self.timings_["overclustering"] = time.perf_counter() - tic
 
@@ -243,6 +270,7 @@ class DRLnet(BaseEstimator):
         self.labels_ = s_prev
         self.network_ = net
         self.n_change_types_ = int(s_prev.max())
+        del self._weight
         return self
 
     def _change_values(self, net, forward, members):
@@ -254,8 +282,9 @@ class DRLnet(BaseEstimator):
             return self._input_values
         if members is None:
             return change_statistic(forward[1], forward[2], self.threshold_statistic)
+        scale = self.input_scaler_.apply
         return members.region_mean_of(lambda w1, w2: change_statistic(
-            branch_features(net, w1), branch_features(net, w2), self.threshold_statistic))
+            branch_features(net, scale(w1)), branch_features(net, scale(w2)), self.threshold_statistic))
 
     def _input_statistic(self, x1, x2, members):
         """Eq. 2's statistic of the input windows (``change_space='input'``):
@@ -270,7 +299,7 @@ class DRLnet(BaseEstimator):
         net. Returns ``(s^t, forward pass of the fine-tuned net)``."""
         tic = time.perf_counter()
         lam, tau = decide(self._change_values(net, forward, members), self.threshold)
-        assign, centres, counts = init_centroids(forward[0], lam, k_t, rng, self.count_init)
+        assign, centres, counts = init_centroids(forward[0], lam, k_t, rng, self.count_init, self._weight)
         state = ClusterState(lam.astype(np.float64), assign, centres, counts)
         self.timings_["clustering"] += time.perf_counter() - tic
 
@@ -296,7 +325,7 @@ class DRLnet(BaseEstimator):
         forward = forward_all(net, x1, x2)
         if self.recompute_flags:        # lambda with the fine-tuned g (**choice** recompute_flags)
             lam, tau = decide(self._change_values(net, forward, members), self.threshold)
-        s_t, centres = change_types(forward[0], lam, k_t, rng)   # s^t: K-means of the changed DRs
+        s_t, centres = change_types(forward[0], lam, k_t, rng, self._weight)   # s^t: K-means of the changed DRs
         self.thresholds_[f"K={k_t}"] = tau
         self.threshold_, self.centroids_ = tau, centres
         self.labels_per_step_[k_t] = s_t
@@ -327,9 +356,9 @@ class DRLnet(BaseEstimator):
         net.learning_rate = self.learning_rate
         return net
 
-    def fit_predict(self, x1, x2, members=None):
+    def fit_predict(self, x1, x2, members=None, sample_weight=None):
         """Fit and return ``labels_``."""
-        return self.fit(x1, x2, members).labels_
+        return self.fit(x1, x2, members, sample_weight).labels_
 
     # -- new samples -----------------------------------------------------------
     def predict(self, x1, x2, members=None, return_intensity=False):
@@ -368,11 +397,13 @@ class DRLnet(BaseEstimator):
         if x1.shape[1] != self.network_.W[0].shape[1] - 1:
             raise InputError(f"samples have {x1.shape[1]} features; the network was fitted on "
                              f"{self.network_.W[0].shape[1] - 1}")
+        check_member_windows(members, self.change_space, x1.shape[1])
+        scale = self.input_scaler_.apply
         if self.change_space == "input":
             values = self._input_statistic(x1, x2, members)
-            dr = forward_all(self.network_, x1, x2)[0]
+            dr = forward_all(self.network_, scale(x1), scale(x2))[0]
         else:
-            forward = forward_all(self.network_, x1, x2)         # (dr, h1, h2)
+            forward = forward_all(self.network_, scale(x1), scale(x2))         # (dr, h1, h2)
             values = self._change_values(self.network_, forward, members)
             dr = forward[0]
         labels = nearest_types(dr, values > self.threshold_, self.centroids_)

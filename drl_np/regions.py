@@ -13,9 +13,10 @@ from scipy import ndimage as ndi
 from skimage.segmentation import slic
 
 from ._validation import InputError, check_mask, check_nodata, check_pair, check_positive_int, valid_pixels
-from ._regions_geometry import _centres, _overlay, _pixel_labels, _windows
+from ._regions_geometry import _centres, _mean_windows, _overlay, _pixel_labels, _windows
 
-__all__ = ["Members", "REGION_STATISTICS", "Regions", "SCALINGS", "scale_pair", "build_regions"]
+__all__ = ["Members", "REGION_SAMPLES", "REGION_STATISTICS", "REGION_WEIGHTS", "Regions", "SCALINGS",
+           "scale_pair", "build_regions", "check_region_front_end", "region_sample_weight"]
 
 #: Default SLIC segment size in pixels when ``n_segments`` is None:
 #: one segment per 150 valid pixels (437 segments on a 256 x 256 scene).
@@ -40,7 +41,13 @@ SPREAD_REFERENCE = 0.6
 
 # -- scaling --------------------------------------------------------------------
 SCALINGS = ("joint", "per-date", "invariant", "auto")
-REGION_STATISTICS = ("centre", "mean", "interior")
+REGION_STATISTICS = ("centre", "mean", "interior", "pixels")
+#: What a region's sample (x1, x2) is (**choice** ``region_sample``): the
+#: window at its centre (the paper) or the mean of its member pixels' windows
+REGION_SAMPLES = ("centre", "mean")
+#: What a region weighs in the K-means of the region methods (**choice**
+#: ``region_weight``): its pixel count, or one vote per region (the paper)
+REGION_WEIGHTS = ("pixels", "none")
 
 
 def scale_pair(t1, t2, mask=None, nodata=None, scaling="joint", return_info=False):
@@ -179,8 +186,11 @@ class Regions:
         (row, col) of each region's centre: its member pixel nearest to its
         centroid, ties to the first in raster order.
     x1, x2 : ndarray of float64, shape (n, w*w*B)
-        Window of each date at each centre, element ``(dy*w + dx)*B + b`` =
-        band b at (row + dy - w//2, col + dx - w//2), symmetric padding.
+        Sample of each date: with ``sample='centre'`` the window at each
+        centre, element ``(dy*w + dx)*B + b`` = band b at
+        (row + dy - w//2, col + dx - w//2), symmetric padding; with
+        ``sample='mean'`` the mean of that window over the region's member
+        pixels (the same layout).
     window : int
         Window side w.
     valid : ndarray of bool, shape (M, N)
@@ -189,10 +199,12 @@ class Regions:
         Scaled dates (0 at invalid pixels).
     unit : str
         "superpixel" or "pixel".
+    sample : str
+        "centre" or "mean" (**choice** ``region_sample``).
     """
 
     def __init__(self, labels, sizes, centres, x1, x2, window, valid,
-                 t1s, t2s, unit):
+                 t1s, t2s, unit, sample="centre"):
         self.labels = labels
         self.n_regions = int(sizes.shape[0])
         self.sizes = sizes
@@ -204,6 +216,7 @@ class Regions:
         self.t1s = t1s
         self.t2s = t2s
         self.unit = unit
+        self.sample = sample
         self.scaling_info = {}
 
     def __len__(self):
@@ -220,12 +233,15 @@ class Regions:
 
         Parameters
         ----------
-        statistic : {'centre', 'mean', 'interior'}
+        statistic : {'centre', 'mean', 'interior', 'pixels'}
             'centre': None (the paper: each region is its centre window).
-            'mean': every valid pixel of every region. 'interior': the pixels
-            whose whole w x w window lies in their own region, so the window
-            sees one region only; a region without such a pixel (a sliver)
-            uses its centre.
+            'mean': every valid pixel of every region with its w x w window.
+            'interior': the pixels whose whole w x w window lies in their own
+            region, so the window sees one region only; a region without
+            such a pixel (a sliver) uses its centre. 'pixels': every valid
+            pixel of every region with its own value alone (a 1 x 1
+            window), so a region's change is the mean change of its pixels
+            and no window reaches into a neighbouring region.
 
         Returns
         -------
@@ -237,6 +253,7 @@ class Regions:
         if statistic == "centre" or self.unit == "pixel":
             return None
         keep = self.valid.copy()
+        window = 1 if statistic == "pixels" else self.window
         if statistic == "interior":
             keep &= _interior(self.labels, self.window)
             lonely = np.ones(self.n_regions, dtype=bool)
@@ -244,7 +261,7 @@ class Regions:
             keep[self.centres[lonely, 0], self.centres[lonely, 1]] = True
         coords = np.argwhere(keep)                                  # (p, 2), raster order
         region = self.labels[coords[:, 0], coords[:, 1]]
-        return Members.of_images(self.t1s, self.t2s, coords, self.window, region, self.n_regions)
+        return Members.of_images(self.t1s, self.t2s, coords, window, region, self.n_regions)
 
     def paint(self, values, fill=None):
         """Paint one value per region onto the pixels.
@@ -289,7 +306,7 @@ class Regions:
 
 
 def build_regions(t1, t2, mask=None, nodata=None, unit="superpixel", window=3,
-                  n_segments=None, compactness=None, scaling="joint",
+                  n_segments=None, compactness=None, scaling="joint", sample="centre",
                   random_state=None):
     """Regions of a bi-temporal pair and their ``w`` x ``w`` window samples.
 
@@ -319,6 +336,11 @@ def build_regions(t1, t2, mask=None, nodata=None, unit="superpixel", window=3,
         that fills [0, 1]; see ``SPREAD_REFERENCE``).
     scaling : {"joint", "per-date", "invariant", "auto"}, default "joint"
         See :func:`scale_pair`; ``Regions.scaling_info`` says what was applied.
+    sample : {"centre", "mean"}, default "centre"
+        A region's sample: the w x w window at its centre (the paper), or
+        the mean of the w x w windows of all its member pixels, which
+        describes the whole region rather than one spot of it (**choice**
+        ``region_sample``).
     random_state : None, int or OctaveRandom, optional
         Accepted for a uniform signature; nothing is drawn (SLIC is
         deterministic).
@@ -364,6 +386,7 @@ def build_regions(t1, t2, mask=None, nodata=None, unit="superpixel", window=3,
                          "(the paper's w) so the window has a centre pixel")
     if unit not in ("superpixel", "pixel"):
         raise InputError(f"unit must be 'superpixel' or 'pixel', got {unit!r}")
+    check_region_sample(sample)
     if n_segments is None:
         n_segments = max(1, int(round(valid.sum() / PIXELS_PER_SEGMENT)))
     n_segments = check_positive_int(n_segments, "n_segments")
@@ -379,7 +402,7 @@ def build_regions(t1, t2, mask=None, nodata=None, unit="superpixel", window=3,
         labels1, labels2 = _segment_pair(t1s, t2s, valid, n_segments,
                                          float(compactness))
         labels = _overlay(labels1, labels2)
-    regions = _regions_from_labels(labels, t1s, t2s, valid, window, unit)
+    regions = _regions_from_labels(labels, t1s, t2s, valid, window, unit, sample)
     regions.scaling_info = scaling_info
     return regions
 
@@ -419,14 +442,41 @@ def _fill_invalid(image, valid):
     return image[idx[0], idx[1]]                       # (M, N, B)
 
 
-def _regions_from_labels(labels, t1s, t2s, valid, window, unit):
-    """Sizes, centres and windows of the regions in ``labels`` (M, N)."""
+def check_region_sample(sample):
+    """``sample`` if it is one of :data:`REGION_SAMPLES`, else InputError."""
+    if sample not in REGION_SAMPLES:
+        raise InputError(f"region_sample must be one of {', '.join(REGION_SAMPLES)}, got {sample!r}")
+    return sample
+
+
+def check_region_front_end(statistic, sample, weight):
+    """InputError unless the region statistic, sample and weight are known names."""
+    if statistic not in REGION_STATISTICS:
+        raise InputError(f"region_statistic must be one of {', '.join(REGION_STATISTICS)}, "
+                         f"got {statistic!r}")
+    check_region_sample(sample)
+    if weight not in REGION_WEIGHTS:
+        raise InputError(f"region_weight must be one of {', '.join(REGION_WEIGHTS)}, got {weight!r}")
+
+
+def region_sample_weight(sizes, weight):
+    """The ``sample_weight`` of the estimators' ``fit`` for ``region_weight``:
+    the regions' pixel counts ``sizes`` (n,), or None (one vote each)."""
+    return np.asarray(sizes, dtype=np.float64) if weight == "pixels" else None
+
+
+def _regions_from_labels(labels, t1s, t2s, valid, window, unit, sample="centre"):
+    """Sizes, centres and samples of the regions in ``labels`` (M, N)."""
     n = int(labels.max()) + 1 if (labels >= 0).any() else 0
     sizes, centres = _centres(labels, n)
-    x1 = _windows(t1s, centres, window)                # (n, w*w*B)
-    x2 = _windows(t2s, centres, window)                # (n, w*w*B)
+    if sample == "mean":
+        x1 = _mean_windows(t1s, labels, n, window)     # (n, w*w*B)
+        x2 = _mean_windows(t2s, labels, n, window)
+    else:
+        x1 = _windows(t1s, centres, window)            # (n, w*w*B)
+        x2 = _windows(t2s, centres, window)
     return Regions(labels, sizes, centres, x1, x2, window, valid, t1s, t2s,
-                   unit)
+                   unit, sample)
 
 
 def _interior(labels, window):
@@ -477,6 +527,14 @@ class Members:
 
     def __len__(self):
         return int(self.region.shape[0])
+
+    @property
+    def n_features(self):
+        """Length of one member's window, w*w*B."""
+        if self._held is not None:
+            return int(self._held[0].shape[1])
+        t1s, window = self._images[0], self._images[3]
+        return window * window * t1s.shape[2]
 
     def _cut(self, date, rows):
         """Date ``date``'s (0 or 1) windows (k, w*w*B) of the members ``rows`` (a slice)."""

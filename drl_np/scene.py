@@ -27,7 +27,8 @@ from ._validation import InputError, check_positive_int, check_schedule
 from .frontend import BandStats, fit_front_end
 from .methods import METHODS, PEER_METHODS
 from .progress import step, time_left
-from .regions import PIXELS_PER_SEGMENT, REGION_STATISTICS, Members, default_compactness
+from .regions import (PIXELS_PER_SEGMENT, Members, check_region_front_end, default_compactness,
+                      region_sample_weight)
 from .rng import check_random_state
 from .runners import LocalRunner
 from .scene_regions import RegionSettings, tile_regions
@@ -182,34 +183,35 @@ def _sample_windows(shape, halo, rng, side=None):
 
 
 def _pool_regions(reads, front_end, settings):
-    """x1, x2 (n, d) and Members (or None) of the regions of every sample window."""
-    xs1, xs2, mx1, mx2, mreg = [], [], [], [], []
+    """x1, x2 (n, d), Members (or None) and sizes (n,) of the regions of
+    every sample window."""
+    xs1, xs2, sizes, mx1, mx2, mreg = [], [], [], [], [], []
     offset = 0
     for w, (t1, t2, valid) in reads:
         t1s, t2s = front_end.apply(t1, t2, valid)
         regions = tile_regions(t1s, t2s, valid, w.inner, settings)
-        xs1.append(regions.x1); xs2.append(regions.x2)
+        xs1.append(regions.x1); xs2.append(regions.x2); sizes.append(regions.sizes)
         members = regions.members(settings.statistic)
         if members is not None:
             w1, w2 = members.windows()
             mx1.append(w1); mx2.append(w2); mreg.append(members.region + offset)
         offset += regions.n_regions
-    x1, x2 = np.concatenate(xs1), np.concatenate(xs2)
+    x1, x2, sizes = np.concatenate(xs1), np.concatenate(xs2), np.concatenate(sizes)
     if not mreg:
-        return x1, x2, None
-    return x1, x2, Members(np.concatenate(mx1), np.concatenate(mx2), np.concatenate(mreg), offset)
+        return x1, x2, None, sizes
+    return x1, x2, Members(np.concatenate(mx1), np.concatenate(mx2), np.concatenate(mreg), offset), sizes
 
 
-def _subsample(x1, x2, members, size, rng):
-    """``size`` of the regions, drawn from ``rng``, with their members."""
+def _subsample(x1, x2, members, sizes, size, rng):
+    """``size`` of the regions, drawn from ``rng``, with their members and sizes."""
     keep = np.sort(rng.randperm(x1.shape[0])[:size])
     if members is None:
-        return x1[keep], x2[keep], None
+        return x1[keep], x2[keep], None, sizes[keep]
     new = np.full(x1.shape[0], -1, dtype=np.int64)
     new[keep] = np.arange(keep.size)
     sel = new[members.region] >= 0
     return x1[keep], x2[keep], Members(members.x1[sel], members.x2[sel], new[members.region[sel]],
-                                       keep.size)
+                                       keep.size), sizes[keep]
 
 
 def _fit_peer_scene(source, method, rng, schedule, halo, sample_pixels, stats, px1, px2, info, timings,
@@ -237,27 +239,27 @@ def _fit_peer_scene(source, method, rng, schedule, halo, sample_pixels, stats, p
 
 def _region_sample(source, windows, front_end, settings, sample_size):
     """Read sample windows in their drawn order until they hold about
-    ``sample_size`` regions; returns x1, x2, Members and the windows read."""
+    ``sample_size`` regions; returns x1, x2, Members, sizes and the windows read."""
     reads, n_read, want = [], 0, sample_size * _PIXELS_PER_REGION_GUESS
     while windows and n_read < want:
         w = windows.pop(0)
         data = source.read(w.read)
         reads.append((w, data))
         n_read += int(data[2][w.inner].sum())
-    x1, x2, members = _pool_regions(reads, front_end, settings)
+    x1, x2, members, sizes = _pool_regions(reads, front_end, settings)
     while x1.shape[0] < sample_size and windows:      # fewer regions than guessed: read more
         more = [(w, source.read(w.read)) for w in windows[:max(1, len(reads) // 2)]]
         del windows[:len(more)]
         reads.extend(more)
-        x1, x2, members = _pool_regions(reads, front_end, settings)
-    return x1, x2, members, len(reads)
+        x1, x2, members, sizes = _pool_regions(reads, front_end, settings)
+    return x1, x2, members, sizes, len(reads)
 
 
 def fit_scene(source, method="drlnet2", rng=None, *, schedule=(25, 15, 8, 5), tile=DEFAULT_TILE,
               halo=DEFAULT_HALO, sample_size=DEFAULT_SAMPLE_SIZE, sample_pixels=DEFAULT_SAMPLE_PIXELS,
               unit="superpixel", window=3, n_segments=None, compactness=None, scaling="auto",
-              region_statistic="interior", preset="default", runner=None, sample_window=SAMPLE_WINDOW,
-              **params):
+              region_statistic="pixels", region_sample="mean", region_weight="pixels", preset="default",
+              runner=None, sample_window=SAMPLE_WINDOW, **params):
     """Fit ``method`` on a bounded sample of a scene.
 
     Parameters
@@ -277,7 +279,7 @@ def fit_scene(source, method="drlnet2", rng=None, *, schedule=(25, 15, 8, 5), ti
     sample_pixels : int
         Pixels for IRMAD's invariant pixels ('auto' and 'invariant'
         scaling) and for the peers' statistics.
-    unit, window, n_segments, compactness, scaling, region_statistic, preset
+    unit, window, n_segments, compactness, scaling, region_statistic, region_sample, region_weight, preset
         As :func:`drl_np.analyse`; ``n_segments`` counts segments of the
         whole scene.
     runner : LocalRunner or DaskRunner, optional
@@ -298,9 +300,7 @@ def fit_scene(source, method="drlnet2", rng=None, *, schedule=(25, 15, 8, 5), ti
     schedule = check_schedule(schedule)
     sample_size = check_positive_int(sample_size, "sample_size", minimum=schedule[0])
     sample_pixels = check_positive_int(sample_pixels, "sample_pixels", minimum=2)
-    if region_statistic not in REGION_STATISTICS:
-        raise InputError(f"region_statistic must be one of {', '.join(REGION_STATISTICS)}, "
-                         f"got {region_statistic!r}")
+    check_region_front_end(region_statistic, region_sample, region_weight)
     runner = runner or LocalRunner()
     timings = {}
     tic = time.perf_counter()
@@ -325,21 +325,21 @@ def fit_scene(source, method="drlnet2", rng=None, *, schedule=(25, 15, 8, 5), ti
     pps = PIXELS_PER_SEGMENT if n_segments is None else stats.n / check_positive_int(n_segments,
                                                                                    "n_segments")
     settings = RegionSettings(unit, check_positive_int(window, "window"), float(pps),
-                              float(compactness), region_statistic)
-    x1, x2, members, n_windows = _region_sample(source, windows, front_end, settings, sample_size)
+                              float(compactness), region_statistic, region_sample)
+    x1, x2, members, sizes, n_windows = _region_sample(source, windows, front_end, settings, sample_size)
     info.update(sample_windows=n_windows, sample_window=sample_window)
     n_pooled = x1.shape[0]
     if n_pooled < schedule[0]:
         raise InputError(f"only {n_pooled} valid regions for K0 = {schedule[0]} clusters; use a "
                          "larger scene or a smaller schedule")
     if n_pooled > sample_size:
-        x1, x2, members = _subsample(x1, x2, members, sample_size, rng)
+        x1, x2, members, sizes = _subsample(x1, x2, members, sizes, sample_size, rng)
     timings["sample"] = time.perf_counter() - tic
     logger.info("%s: fitting on %d of %d sample regions from %d windows of %dx%d", method, x1.shape[0],
                 n_pooled, info["sample_windows"], sample_window, sample_window)
     tic = time.perf_counter()
     model = make_estimator(method, schedule, params, rng, preset)
-    model.fit(x1, x2, members)
+    model.fit(x1, x2, members, region_sample_weight(sizes, region_weight))
     timings["fit"] = time.perf_counter() - tic
     info.update(sample_regions=int(x1.shape[0]), pooled_regions=int(n_pooled),
                 compactness=float(compactness), pixels_per_segment=float(pps),

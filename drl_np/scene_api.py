@@ -16,7 +16,7 @@ __all__ = ["run_scene", "analyse_tiled"]
 
 def run_scene(source, method, rng, *, schedule, consume, on_fit=None, tile=None, halo=None, sample_size=None,
               runner=None, unit="superpixel", window=3, n_segments=None, compactness=None, scaling=None,
-              region_statistic=None, preset="default", **params):
+              region_statistic=None, region_sample=None, region_weight=None, preset="default", **params):
     """Fit on a sample of ``source``, then map every tile, handing each to
     ``consume(tile, TileResult)``; ``on_fit(model)`` is called between the
     fit and the mapping.
@@ -27,25 +27,31 @@ def run_scene(source, method, rng, *, schedule, consume, on_fit=None, tile=None,
     totals : dict
         :func:`drl_np.scene.map_scene`'s sums, plus ``fit_seconds``.
     settings : dict
-        tile, halo, sample_size and the front end's scaling and statistic.
+        tile, halo, sample_size and the front end's scaling, statistic,
+        sample and weight.
     """
     tile = DEFAULT_TILE if tile is None else tile
     halo = DEFAULT_HALO if halo is None else halo
     sample_size = DEFAULT_SAMPLE_SIZE if sample_size is None else sample_size
-    scaling = FRONT_END[preset]["scaling"] if scaling is None else scaling
-    region_statistic = FRONT_END[preset]["region_statistic"] if region_statistic is None else region_statistic
+    front = FRONT_END[preset]
+    scaling = front["scaling"] if scaling is None else scaling
+    region_statistic = front["region_statistic"] if region_statistic is None else region_statistic
+    region_sample = front["region_sample"] if region_sample is None else region_sample
+    region_weight = front["region_weight"] if region_weight is None else region_weight
     tic = time.perf_counter()
     model = fit_scene(source, method, rng, schedule=schedule, tile=tile, halo=halo,
                       sample_size=sample_size, runner=runner, unit=unit, window=window,
                       n_segments=n_segments, compactness=compactness, scaling=scaling,
-                      region_statistic=region_statistic, preset=preset, **params)
+                      region_statistic=region_statistic, region_sample=region_sample,
+                      region_weight=region_weight, preset=preset, **params)
     fit_seconds = time.perf_counter() - tic
     if on_fit is not None:
         on_fit(model)
     totals = map_scene(model, source, tile_grid(source.shape, tile, halo), runner, consume)
     totals["fit_seconds"] = fit_seconds
     return model, totals, {"tile": tile, "halo": halo, "sample_size": sample_size, "scaling": scaling,
-                           "region_statistic": region_statistic}
+                           "region_statistic": region_statistic, "region_sample": region_sample,
+                           "region_weight": region_weight}
 
 
 def analyse_tiled(t1, t2, method, rng, mask, nodata, schedule, run_params, params, *, tile, halo=None,
@@ -62,7 +68,8 @@ def analyse_tiled(t1, t2, method, rng, mask, nodata, schedule, run_params, param
         ci[rows, cols] = res.ci
 
     region_kw = {k: run_params[k] for k in ("unit", "window", "n_segments", "compactness", "scaling",
-                                             "region_statistic", "preset")}
+                                             "region_statistic", "region_sample", "region_weight",
+                                             "preset")}
     runner = make_runner(workers, scheduler)
     try:
         model, totals, settings = run_scene(source, method, rng, schedule=schedule, consume=keep,

@@ -32,8 +32,10 @@ class RegionSettings:
         segments have one size over the scene.
     compactness : float
         SLIC compactness (fixed for the scene, from the fitting sample).
-    statistic : {'interior', 'mean', 'centre'}
+    statistic : {'pixels', 'interior', 'mean', 'centre'}
         The region statistic (:meth:`drl_np.regions.Regions.members`).
+    sample : {'mean', 'centre'}
+        A region's sample (:func:`drl_np.regions.build_regions`).
     """
 
     unit: str
@@ -41,6 +43,7 @@ class RegionSettings:
     pixels_per_segment: float
     compactness: float
     statistic: str
+    sample: str = "centre"
 
 
 def tile_regions(t1s, t2s, valid, inner, settings):
@@ -72,4 +75,5 @@ def tile_regions(t1s, t2s, valid, inner, settings):
         labels[~core] = -1
         # a region the core's border cuts may fall apart: one region per part
         labels = _overlay(labels, np.where(labels >= 0, 0, -1))
-    return _regions_from_labels(labels, t1s, t2s, valid & core, settings.window, settings.unit)
+    return _regions_from_labels(labels, t1s, t2s, valid & core, settings.window, settings.unit,
+                                settings.sample)

@@ -85,3 +85,20 @@ def test_no_changed_region_is_no_warning(caplog):
     assert (labels == 0).all() and centres.shape == (0, 2)
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert "no changed region" in caplog.text
+
+
+def test_sample_weights_pull_the_centres_and_count_in_the_sizes():
+    from drl_np.clustering import change_types
+
+    pts = np.array([[0.0], [1.0], [10.0], [11.0], [12.0]])
+    labels, centres = kmeans(pts, 2, OctaveRandom(0))
+    np.testing.assert_allclose(sorted(centres[:, 0]), [0.5, 11.0])
+    weight = np.array([1.0, 9.0, 1.0, 1.0, 1.0])
+    labels, centres = kmeans(pts, 2, OctaveRandom(0), sample_weight=weight)
+    # the weighted mean of {0, 1} is 0.9, and that cluster now weighs more: it is type 0
+    np.testing.assert_allclose(centres[:, 0], [0.9, 11.0])
+    np.testing.assert_array_equal(labels, [0, 0, 1, 1, 1])
+    changed = np.array([True, True, True, True, False])
+    types, centres = change_types(pts, changed, 2, OctaveRandom(0), sample_weight=weight)
+    np.testing.assert_array_equal(types, [1, 1, 2, 2, 0])
+    np.testing.assert_allclose(centres[:, 0], [0.9, 10.5])

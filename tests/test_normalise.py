@@ -135,3 +135,34 @@ def test_members_cut_block_by_block_give_the_held_windows_values(monkeypatch):
         return change_statistic(a, b, "magnitude")
     np.testing.assert_array_equal(lazy.region_mean_of(stat), held.region_mean(stat(held.x1, held.x2)))
     np.testing.assert_array_equal(held.region_mean_of(stat), held.region_mean(stat(held.x1, held.x2)))
+
+
+def test_pixel_members_give_the_mean_change_of_each_region_s_pixels():
+    from drl_np.decision import change_statistic
+
+    t1, t2, _ = synthetic_pair(shape=(48, 48), seed=2)
+    r = build_regions(t1, t2, window=3, n_segments=30)
+    members = r.members("pixels")
+    assert len(members) == int(r.valid.sum()) and members.n_features == t1.shape[2]
+    values = members.region_mean_of(lambda a, b: change_statistic(a, b, "magnitude"))
+    pixel = np.sqrt(((r.t2s - r.t1s) ** 2).sum(axis=2))            # each pixel's own change
+    expect = [pixel[r.labels == k].mean() for k in range(r.n_regions)]
+    np.testing.assert_allclose(values, expect, rtol=1e-12)
+
+
+def test_mean_samples_are_the_mean_of_the_members_windows():
+    from drl_np._regions_geometry import _windows
+
+    t1, t2, _ = synthetic_pair(shape=(40, 44), seed=3)
+    centre = build_regions(t1, t2, window=3, n_segments=25)
+    mean = build_regions(t1, t2, window=3, n_segments=25, sample="mean")
+    np.testing.assert_array_equal(mean.labels, centre.labels)
+    assert mean.sample == "mean" and centre.sample == "centre"
+    coords = np.argwhere(mean.valid)                                  # every pixel with its window
+    region = mean.labels[coords[:, 0], coords[:, 1]]
+    for date, x in ((mean.t1s, mean.x1), (mean.t2s, mean.x2)):
+        w = _windows(date, coords, 3)
+        expect = np.stack([w[region == k].mean(axis=0) for k in range(mean.n_regions)])
+        np.testing.assert_allclose(x, expect, rtol=1e-12, atol=1e-15)
+    with pytest.raises(InputError, match="region_sample"):
+        build_regions(t1, t2, sample="median")

@@ -32,11 +32,14 @@ def test_explicit_parameters_win_over_the_preset(scene):
     kw = dict(method="raw-km", schedule=(12, 6, 3), random_state=0)
     paper = drl_np.analyse(t1, t2, preset="paper", **kw)
     assert paper.params["scaling"] == "joint" and paper.params["region_statistic"] == "centre"
-    mixed = drl_np.analyse(t1, t2, preset="paper", scaling="auto", region_statistic="interior",
-                           threshold_statistic="magnitude", **kw)
+    assert paper.params["region_sample"] == "centre" and paper.params["region_weight"] == "none"
+    mixed = drl_np.analyse(t1, t2, preset="paper", scaling="auto", region_statistic="pixels",
+                           region_sample="mean", region_weight="pixels", threshold_statistic="magnitude",
+                           **kw)
     default = drl_np.analyse(t1, t2, **kw)
     np.testing.assert_array_equal(mixed.cda_map, default.cda_map)
-    assert default.params["scaling"] == "auto" and default.params["region_statistic"] == "interior"
+    assert default.params["scaling"] == "auto" and default.params["region_statistic"] == "pixels"
+    assert default.params["region_sample"] == "mean" and default.params["region_weight"] == "pixels"
 
 
 def test_unknown_preset_is_an_input_error(scene):
