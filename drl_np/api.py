@@ -137,6 +137,7 @@ def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
     if method in PEER_METHODS:
         return _analyse_peer(t1, t2, method, rng, mask, nodata, schedule, run_params, params)
 
+    model = make_estimator(method, schedule, params, rng, preset, region_statistic)
     timings = {}
     tic = time.perf_counter()
     region_kw = {"unit": unit, "window": window, "n_segments": n_segments, "scaling": scaling,
@@ -154,7 +155,6 @@ def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
 
     members = regions.members(region_statistic)
     run_params["scaling_applied"] = regions.scaling_info.get("scaling", scaling)
-    model = make_estimator(method, schedule, params, rng, preset)
     model.fit(regions.x1, regions.x2, members, region_sample_weight(regions.sizes, region_weight))
     timings.update(model.timings_)
     maps = {k: regions.paint(labels) for k, labels in model.labels_per_step_.items()}

@@ -11,9 +11,11 @@ from .recurrent import DRLnet
 __all__ = ["make_estimator"]
 
 
-def make_estimator(method, schedule, params, rng, preset="default"):
+def make_estimator(method, schedule, params, rng, preset="default", region_statistic=None):
     """The estimator of a region-based method: the preset's parameters, then
-    the user's."""
+    the user's. With ``region_statistic`` the pair is checked before any
+    work: ``'pixels'`` measures change between input pixels, which a
+    feature-space statistic (``change_space='features'``) cannot read."""
     if method in ("drlnet2", "drlnet1"):
         cls, fixed = DRLnet, {"schedule": schedule, "variant": method}
     elif method == "sae-km":
@@ -26,4 +28,9 @@ def make_estimator(method, schedule, params, rng, preset="default"):
         raise InputError(f"unknown parameter(s) {', '.join(unknown)} for method {method!r}; "
                          f"accepted: {', '.join(sorted(accepted - set(fixed) - {'random_state'}))}")
     chosen = {**preset_parameters(preset, accepted), **params}
-    return cls(**fixed, **chosen, random_state=rng)
+    model = cls(**fixed, **chosen, random_state=rng)
+    if region_statistic == "pixels" and getattr(model, "change_space", "input") == "features":
+        raise InputError("region_statistic 'pixels' measures change between the input pixels, and "
+                         "change_space='features' measures it between the network's features; use "
+                         "--region-statistic interior (or mean, centre) with change_space='features'")
+    return model

@@ -301,6 +301,8 @@ def fit_scene(source, method="drlnet2", rng=None, *, schedule=(25, 15, 8, 5), ti
     sample_size = check_positive_int(sample_size, "sample_size", minimum=schedule[0])
     sample_pixels = check_positive_int(sample_pixels, "sample_pixels", minimum=2)
     check_region_front_end(region_statistic, region_sample, region_weight)
+    model = None if method in PEER_METHODS else make_estimator(method, schedule, params, rng, preset,
+                                                               region_statistic)
     runner = runner or LocalRunner()
     timings = {}
     tic = time.perf_counter()
@@ -338,7 +340,6 @@ def fit_scene(source, method="drlnet2", rng=None, *, schedule=(25, 15, 8, 5), ti
     logger.info("%s: fitting on %d of %d sample regions from %d windows of %dx%d", method, x1.shape[0],
                 n_pooled, info["sample_windows"], sample_window, sample_window)
     tic = time.perf_counter()
-    model = make_estimator(method, schedule, params, rng, preset)
     model.fit(x1, x2, members, region_sample_weight(sizes, region_weight))
     timings["fit"] = time.perf_counter() - tic
     info.update(sample_regions=int(x1.shape[0]), pooled_regions=int(n_pooled),

@@ -238,6 +238,8 @@ def _bad(tmp_path, files, scene, case):
     base = ["run", files["t1"], files["t2"], "--out", out] + FAST
     if case == "missing file":
         return ["run", tmp_path / "nope.tif", files["t2"], "--out", out] + FAST, "does not exist"
+    if case == "pixels statistic with feature flags":
+        return base + ["--preset", "paper", "--region-statistic", "pixels"], "--region-statistic interior"
     if case == "unreadable file":
         (tmp_path / "junk.tif").write_bytes(b"\x00not a tiff at all")
         return ["run", tmp_path / "junk.tif", files["t2"], "--out", out] + FAST, "cannot read t1"
@@ -328,8 +330,8 @@ BAD_CASES = ["missing file", "unreadable file", "different size", "different ban
              "-p sparsity_target=2", "-p recompute_flags=maybe", "-p window=4",
              "unknown -p key lists the true keys", "negative seed", "pca-kmeans on 5x5",
              "different CRS", "shifted grid", "10 m vs 30 m", "corrupt tiff",
-             "gt value outside its encoding"]
-_DRL = {"-p finetune_epochs=1.5", "-p learning_rate=abc", "-p alpha=abc", "-p head=abc",
+             "gt value outside its encoding", "pixels statistic with feature flags"]
+_DRL = {"pixels statistic with feature flags", "-p finetune_epochs=1.5", "-p learning_rate=abc", "-p alpha=abc", "-p head=abc",
         "-p branch=abc", "-p batchsize=1e9", "-p learning_rate=-1", "-p sae_epochs=-1",
         "-p sparsity_target=2", "-p recompute_flags=maybe"}
 

@@ -56,3 +56,16 @@ def test_default_drlnet_flags_are_raw_km_flags(scene):
     drl = drl_np.analyse(t1, t2, method="drlnet2", sae_epochs=1, pretrain_epochs=2, finetune_epochs=2, **kw)
     raw = drl_np.analyse(t1, t2, method="raw-km", **kw)
     np.testing.assert_array_equal(drl.cda_map > 0, raw.cda_map > 0)
+
+
+def test_pixels_statistic_with_feature_flags_is_refused_before_the_work(scene, monkeypatch):
+    from drl_np import api
+
+    def never(*args, **kwargs):
+        raise AssertionError("regions were built before the check")
+    monkeypatch.setattr(api, "build_regions", never)
+    t1, t2, _ = scene
+    with pytest.raises(InputError, match="region_statistic 'pixels'.*interior"):
+        drl_np.analyse(t1, t2, method="sae-km", change_space="features")
+    with pytest.raises(InputError, match="region_statistic 'pixels'"):
+        drl_np.analyse(t1, t2, method="drlnet2", preset="paper", region_statistic="pixels")
