@@ -17,11 +17,10 @@ Run from the repository root::
 * Seeded methods (DRLnet2, DRLnet1, SAE+KM, Raw+KM, PCA-KMeans) run once per
   seed and report mean ± std; CVA, C2VA, MAD, IRMAD and ISFA detect changes
   deterministically and run once (seed 0, which seeds only their change-type
-  K-means; C2VA's only when its direction sectors fall back to K-means). DRLnet2 also runs with ``threshold_statistic="magnitude"``
-  (docs/method.md §4) on the first seed (``--magnitude-seeds`` for more), and the
-  paper's four methods run again with ``scaling="per-date"`` on the real
-  data sets, whose dates are not radiometrically matched
-  (``--per-date-seeds``, default all seeds).
+  K-means; C2VA's only when its direction sectors fall back to K-means). The
+  paper's four methods also run with ``preset="paper"`` (the paper's
+  configuration exactly, ``drl_np/presets.py``; ``--paper-seeds``, default
+  all seeds), beside the default front end.
 * Each (data set, method, seed) runs in a fresh process (see
   :func:`benchmarks._common.run_isolated`); seconds are those of
   ``drl_np.analyse`` alone, memory is the child's own peak RSS.
@@ -160,31 +159,25 @@ def input_contrast(dataset, path=None):
 # -- the plan ----------------------------------------------------------------------
 def setting_of(method, params):
     """Short name of a run's non-default setting ('' for the default)."""
-    if method in ("drlnet2", "drlnet1"):
-        name = "threshold_statistic=" + params.get("threshold_statistic", "squared")
-        if "scaling" in params:
-            name += ", scaling=" + params["scaling"]
-        return name
     return ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
 
 
-def plan(datasets, methods, seeds, magnitude_seeds, per_date_seeds=()):
+PAPER = {"preset": "paper"}
+
+
+def plan(datasets, methods, seeds, paper_seeds=()):
     """List of run specs (dataset, method, seed, params), in running order.
 
-    The paper's four methods also run with ``scaling='per-date'`` on the
-    real data sets (``per_date_seeds``), whose dates are not radiometrically
-    matched as the paper's were."""
+    The paper's four methods also run with ``preset='paper'``
+    (``paper_seeds``): the paper's configuration beside the default."""
     runs = []
     for dataset in datasets:
         for method in methods:
             for seed in (seeds if method in SEEDED else seeds[:1]):
                 runs.append((dataset, method, seed, {}))
-            if method == "drlnet2":
-                for seed in magnitude_seeds:
-                    runs.append((dataset, method, seed, {"threshold_statistic": "magnitude"}))
-            if method in PAPER_METHODS and dataset != SYNTHETIC:
-                for seed in per_date_seeds:
-                    runs.append((dataset, method, seed, {"scaling": "per-date"}))
+            if method in PAPER_METHODS:
+                for seed in paper_seeds:
+                    runs.append((dataset, method, seed, dict(PAPER)))
     return runs
 
 
@@ -242,9 +235,9 @@ def _mean(values):
     return float(np.mean(values)) if values else math.nan
 
 
-def verdict(dataset, groups, kind, contrast=None):
+def verdict(dataset, groups, kind):
     """A plain-language paragraph: does DRLnet2 lead the paper's four methods here?"""
-    main = groups.get(("drlnet2", "threshold_statistic=squared"))
+    main = groups.get(("drlnet2", ""))
     others = {m: groups.get((m, setting_of(m, {}))) for m in PAPER_METHODS[1:]}
     others = {m: g for m, g in others.items() if g and g["kappa"]}
     if not main or not main["kappa"] or not others:
@@ -269,21 +262,13 @@ def verdict(dataset, groups, kind, contrast=None):
     if peers:
         pm, pg = max(peers, key=lambda item: _mean(item[1]["kappa"]))
         text += f" Best peer: {LABELS.get(pm, pm)} ({_mean(pg['kappa']):.3f})."
-    mag = groups.get(("drlnet2", "threshold_statistic=magnitude"))
-    if mag and mag["kappa"]:
-        sq0 = [k for s, k in zip(main["seeds"], main["kappa"]) if s in mag["seeds"]]
-        text += (f" With threshold_statistic='magnitude' DRLnet2 scores {_mean(mag['kappa']):.3f}"
-                 + (f" (squared, same seeds: {_mean(sq0):.3f})." if sq0 else "."))
-    pd = {m: groups.get((m, setting_of(m, {"scaling": "per-date"}))) for m in PAPER_METHODS}
-    pd = {m: g for m, g in pd.items() if g and g["kappa"]}
-    if "drlnet2" in pd and len(pd) > 1:
-        k2p = _mean(pd["drlnet2"]["kappa"])
-        rest = {m: _mean(g["kappa"]) for m, g in pd.items() if m != "drlnet2"}
-        best = max(rest, key=rest.get)
-        text += (" With scaling='per-date': DRLnet2 " + f"{k2p:.3f}, "
-                 + ", ".join(f"{LABELS[m]} {k:.3f}" for m, k in rest.items())
-                 + (f"; DRLnet2 leads by {k2p - rest[best]:.3f}." if k2p > rest[best]
-                    else f"; {LABELS[best]} leads by {rest[best] - k2p:.3f}."))
+    paper = {m: groups.get((m, setting_of(m, PAPER))) for m in PAPER_METHODS}
+    paper = {m: g for m, g in paper.items() if g and g["kappa"]}
+    if "drlnet2" in paper:
+        text += (" With preset='paper': " + ", ".join(f"{LABELS[m]} {_mean(g['kappa']):.3f}"
+                                                      for m, g in paper.items())
+                 + f" (DRLnet2 {_mean(main['kappa']) - _mean(paper['drlnet2']['kappa']):+.3f} with the "
+                 "default).")
     if kind == "analysis" and main["kappa_binary"]:
         b2 = _mean(main["kappa_binary"])
         bo = max(_mean(g["kappa_binary"]) for g in others.values())
@@ -295,12 +280,10 @@ def verdict(dataset, groups, kind, contrast=None):
         if kind == "binary":
             reasons.append("a binary data set scores only the change/no-change split, so DRLnet's "
                            "change-type learning (its main gain in the paper) cannot show")
-        if contrast is not None and contrast["ratio"] < 1.5:
-            reasons.append(f"after the joint min-max scaling (docs/method.md §1) changed pixels differ between the "
-                           f"dates hardly more than unchanged ones (mean ‖Δ‖ ratio {contrast['ratio']:.2f}; "
-                           f"unchanged land shifts by up to {contrast['shift']:.1f} standard deviations), so "
-                           "the region methods start from a weak change signal, while CVA standardises each "
-                           "date and MAD/IRMAD/ISFA match the dates by canonical or slow-feature transforms")
+        if kind == "binary":
+            reasons.append("by default the four region methods share one changed/unchanged map (the "
+                           "input pixels' change, docs/method.md §4), so on binary ground truth they can "
+                           "differ only where the preset differs")
         if dataset in DATASET_TRAITS:
             reasons.append(DATASET_TRAITS[dataset])
         if reasons:
@@ -330,7 +313,8 @@ def render(records, datasets, kinds, missing, notes, info, command, contrasts=No
         contrast = (contrasts or {}).get(dataset)
         extra = ""
         if contrast is not None:
-            extra = (f" Input contrast: mean ‖Δ‖ of the jointly scaled bands {contrast['changed']:.3f} on "
+            extra = (f" Input contrast under the paper preset's scaling: mean ‖Δ‖ of the jointly scaled "
+                     f"bands {contrast['changed']:.3f} on "
                      f"changed vs {contrast['unchanged']:.3f} on unchanged labelled pixels (ratio "
                      f"{contrast['ratio']:.2f}); largest shift of the unchanged mean between dates "
                      f"{contrast['shift']:.2f} std.")
@@ -339,7 +323,7 @@ def render(records, datasets, kinds, missing, notes, info, command, contrasts=No
         groups = summarise(recs)
         out.append(table_header(kind))
         out += [table_row(m, s, g, kind) for (m, s), g in groups.items()]
-        out.append("\n" + verdict(dataset, groups, kind, contrast) + "\n")
+        out.append("\n" + verdict(dataset, groups, kind) + "\n")
     return "\n".join(out) + "\n"
 
 
@@ -362,11 +346,9 @@ def main(argv=None):
     parser.add_argument("--data", default=None, help="data root (<name>/<name>.npz); default ../shared/data")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--magnitude-seeds", default=None,
-                        help="seeds of DRLnet2 with threshold_statistic='magnitude' (default: the first seed)")
-    parser.add_argument("--per-date-seeds", default=None,
-                        help="seeds of the paper's four methods with scaling='per-date' on the real "
-                             "data sets (default: the same seeds; '' for none)")
+    parser.add_argument("--paper-seeds", default=None,
+                        help="seeds of the paper's four methods with preset='paper' (default: the same "
+                             "seeds; '' for none)")
     parser.add_argument("--datasets", default=None, help="names, 'synthetic' included; default all found")
     parser.add_argument("--quick", action="store_true",
                         help="one seed, synthetic + bern + taizhou (unless --datasets)")
@@ -389,8 +371,7 @@ def main(argv=None):
     seeds = _int_list(args.seeds)
     if args.quick:
         seeds = seeds[:1]
-    magnitude_seeds = _int_list(args.magnitude_seeds) if args.magnitude_seeds is not None else seeds[:1]
-    per_date_seeds = _int_list(args.per_date_seeds) if args.per_date_seeds is not None else seeds
+    paper_seeds = _int_list(args.paper_seeds) if args.paper_seeds is not None else seeds
 
     found = available_datasets(args.data)
     if args.datasets:
@@ -442,7 +423,7 @@ def main(argv=None):
     elif cache and not args.render_only:
         with cache.open("a") as fh:
             fh.write(json.dumps({"info": info, "command": command}) + "\n")
-    runs = plan(datasets, methods, seeds, magnitude_seeds, per_date_seeds)
+    runs = plan(datasets, methods, seeds, paper_seeds)
     out_path = Path(args.out)
     text = render(records, datasets, kinds, missing, notes, info, command, contrasts)
     for i, (dataset, method, seed, params) in enumerate(runs, start=1):

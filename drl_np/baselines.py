@@ -70,11 +70,12 @@ class _DifferenceKMeans(BaseEstimator):
         return "input"
 
     def _values(self, x1, x2, u1, u2, members):
-        """Eq. 2's statistic of every sample, or of its region's ``members``."""
-        encode = self._encode if self._flag_space() == "features" else (lambda x: x)
+        """Eq. 2's statistic of every sample (of u or of the samples, by
+        :meth:`_flag_space`), or of its region's ``members``."""
+        features = self._flag_space() == "features"
         if members is None:
-            return change_statistic(*((u1, u2) if self._flag_space() == "features" else (x1, x2)),
-                                    self.threshold_statistic)
+            return change_statistic(*((u1, u2) if features else (x1, x2)), self.threshold_statistic)
+        encode = self._encode if features else (lambda x: x)
         return members.region_mean_of(lambda w1, w2: change_statistic(encode(w1), encode(w2),
                                                                       self.threshold_statistic))
 

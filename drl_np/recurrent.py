@@ -242,7 +242,6 @@ class DRLnet(BaseEstimator):
             self._input_values = self._input_statistic(x1, x2, members)
         self.input_scaler_ = InputScaler.fit(x1, x2, self.input_scaling)
         x1, x2 = self.input_scaler_.apply(x1), self.input_scaler_.apply(x2)
-        self._weight = weight
         self.losses_, self.timings_, self.thresholds_, self.labels_per_step_ = {}, {}, {}, {}
         self.diagnostics_ = {}
 
@@ -260,8 +259,8 @@ class DRLnet(BaseEstimator):
         forward = forward_all(net, x1, x2)                   # (dr, h1, h2) of the current net
         n_prev_classes = schedule[0]
         for k_t in schedule[1:]:                             # timesteps t = 1..T
-            s_prev, forward = self._timestep(net, x1, x2, forward, members, s_prev, n_prev_classes,
-                                             k_t, rng)
+            s_prev, forward = self._timestep(net, x1, x2, forward, members, weight, s_prev,
+                                             n_prev_classes, k_t, rng)
             n_prev_classes = k_t + 1
 
         values = self._change_values(net, forward, members)
@@ -270,7 +269,6 @@ class DRLnet(BaseEstimator):
         self.labels_ = s_prev
         self.network_ = net
         self.n_change_types_ = int(s_prev.max())
-        del self._weight
         return self
 
     def _change_values(self, net, forward, members):
@@ -293,13 +291,13 @@ class DRLnet(BaseEstimator):
             return change_statistic(x1, x2, self.threshold_statistic)
         return members.region_mean_of(lambda w1, w2: change_statistic(w1, w2, self.threshold_statistic))
 
-    def _timestep(self, net, x1, x2, forward, members, s_prev, n_prev_classes, k_t, rng):
+    def _timestep(self, net, x1, x2, forward, members, weight, s_prev, n_prev_classes, k_t, rng):
         """Timestep t (K_t types): flags and centroids from the current net,
         Algorithm 1 on the pseudo labels s^{t-1}, then s^t from the fine-tuned
         net. Returns ``(s^t, forward pass of the fine-tuned net)``."""
         tic = time.perf_counter()
         lam, tau = decide(self._change_values(net, forward, members), self.threshold)
-        assign, centres, counts = init_centroids(forward[0], lam, k_t, rng, self.count_init, self._weight)
+        assign, centres, counts = init_centroids(forward[0], lam, k_t, rng, self.count_init, weight)
         state = ClusterState(lam.astype(np.float64), assign, centres, counts)
         self.timings_["clustering"] += time.perf_counter() - tic
 
@@ -325,7 +323,7 @@ class DRLnet(BaseEstimator):
         forward = forward_all(net, x1, x2)
         if self.recompute_flags:        # lambda with the fine-tuned g (**choice** recompute_flags)
             lam, tau = decide(self._change_values(net, forward, members), self.threshold)
-        s_t, centres = change_types(forward[0], lam, k_t, rng, self._weight)   # s^t: K-means of the changed DRs
+        s_t, centres = change_types(forward[0], lam, k_t, rng, weight)   # s^t: K-means of the changed DRs
         self.thresholds_[f"K={k_t}"] = tau
         self.threshold_, self.centroids_ = tau, centres
         self.labels_per_step_[k_t] = s_t

@@ -77,8 +77,8 @@ def test_plan_seeds_per_method_kind():
     runs = compare.plan(["synthetic"], ["drlnet2", "cva", "pca-kmeans"], [0, 1, 2], [0])
     by_method = {}
     for _, method, seed, params in runs:
-        by_method.setdefault((method, params.get("threshold_statistic")), []).append(seed)
-    assert by_method == {("drlnet2", None): [0, 1, 2], ("drlnet2", "magnitude"): [0],
+        by_method.setdefault((method, params.get("preset")), []).append(seed)
+    assert by_method == {("drlnet2", None): [0, 1, 2], ("drlnet2", "paper"): [0],
                          ("cva", None): [0], ("pca-kmeans", None): [0, 1, 2]}
 
 
@@ -102,8 +102,8 @@ def _group(kappas):
     ([0.70, 0.70, 0.70], [0.71], "beyond the seed noise"),  # |diff| 0.01 <= 0.02
 ])
 def test_verdict_reads_the_numbers(drlnet2, raw, expected):
-    groups = {("drlnet2", "threshold_statistic=squared"): _group(drlnet2),
-              ("drlnet1", "threshold_statistic=squared"): _group([0.1]),
+    groups = {("drlnet2", ""): _group(drlnet2),
+              ("drlnet1", ""): _group([0.1]),
               ("sae-km", ""): _group([0.1]), ("raw-km", ""): _group(raw)}
     text = compare.verdict("tiny", groups, "binary")
     assert expected in text
