@@ -4,7 +4,7 @@ import pytest
 
 import drl_np
 from drl_np._validation import InputError
-from drl_np.clustering import init_centroids, one_hot
+from drl_np.clustering import one_hot
 from drl_np.datasets import synthetic_pair
 from drl_np.drlnet import drnet_forward, drnet_setup
 from drl_np.metrics import binary_change_accuracy, change_analysis_accuracy
