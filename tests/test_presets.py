@@ -69,3 +69,22 @@ def test_pixels_statistic_with_feature_flags_is_refused_before_the_work(scene, m
         drl_np.analyse(t1, t2, method="sae-km", change_space="features")
     with pytest.raises(InputError, match="region_statistic 'pixels'"):
         drl_np.analyse(t1, t2, method="drlnet2", preset="paper", region_statistic="pixels")
+
+
+def test_regions_weigh_their_pixels_in_the_types(scene):
+    """analyse hands each region's pixel count to the estimator
+    (region_weight='pixels'); 'none' gives every region one vote."""
+    from drl_np import RawKM
+    from drl_np.regions import build_regions
+
+    t1, t2, _ = (a[:128, :128] for a in scene)
+    kw = dict(method="raw-km", schedule=(12, 8), random_state=0)           # more types than classes
+    weighted = drl_np.analyse(t1, t2, **kw)
+    votes = drl_np.analyse(t1, t2, region_weight="none", **kw)
+    r = weighted.regions
+    direct = RawKM(n_types=8, random_state=0).fit(r.x1, r.x2, r.members("pixels"), r.sizes)
+    np.testing.assert_array_equal(weighted.cda_map, r.paint(direct.labels_))
+    assert not np.array_equal(weighted.cda_map, votes.cda_map)
+    np.testing.assert_array_equal(weighted.cda_map > 0, votes.cda_map > 0)   # the flags do not weigh
+    again = build_regions(t1, t2, scaling="auto", sample="mean")
+    np.testing.assert_array_equal(again.x1, r.x1)                          # the default samples
