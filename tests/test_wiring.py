@@ -167,8 +167,11 @@ def test_the_default_network_fits_its_pseudo_labels_and_the_paper_rates_do_not()
     x2 = x1 + 0.01 * r.rand(300, 9)
     x2[kind >= 4] = centres[(kind[kind >= 4] + 1) % 6]             # two kinds change
     small = dict(SMALL, schedule=(6, 4, 2), pretrain_epochs=10)
-    fits = DRLnet(**small).fit(x1, x2).diagnostics_["pretrain"]
+    fits = DRLnet(**small).fit(x1, x2).diagnostics_
     paper = DRLnet(**small, learning_rate=0.005, pretrain_learning_rate=None,
-                   input_scaling="none").fit(x1, x2).diagnostics_["pretrain"]
-    assert fits["loss"] < 0.3 * fits["trivial_loss"] and fits["train_accuracy"] > 0.9
-    assert paper["loss"] > 0.9 * paper["trivial_loss"]
+                   input_scaling="none").fit(x1, x2).diagnostics_
+    for stage in ("pretrain", "K=4"):             # s^0, then s^0 again while Algorithm 1 runs
+        assert fits[stage]["loss"] < 0.3 * fits[stage]["trivial_loss"], stage
+        assert fits[stage]["train_accuracy"] > 0.9, stage
+        assert paper[stage]["loss"] > 0.9 * paper[stage]["trivial_loss"], stage
+    assert fits["K=4"]["branch_change"] > 5 * paper["K=4"]["branch_change"]   # g moves
