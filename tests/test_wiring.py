@@ -174,4 +174,4 @@ def test_the_default_network_fits_its_pseudo_labels_and_the_paper_rates_do_not()
         assert fits[stage]["loss"] < 0.3 * fits[stage]["trivial_loss"], stage
         assert fits[stage]["train_accuracy"] > 0.9, stage
         assert paper[stage]["loss"] > 0.9 * paper[stage]["trivial_loss"], stage
-    assert fits["K=4"]["branch_change"] > 5 * paper["K=4"]["branch_change"]   # g moves
+    assert fits["K=4"]["branch_change"] > 3 * paper["K=4"]["branch_change"]   # g moves
