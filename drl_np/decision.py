@@ -14,7 +14,7 @@ from ._validation import InputError
 from .ggki import ggki_threshold, ki_threshold
 
 __all__ = ["CHANGE_SPACES", "DECISION_RULES", "THRESHOLD_STATISTICS", "change_flags", "change_statistic",
-           "check_member_windows", "decide", "kmeans_threshold", "scale_intensity", "threshold"]
+           "check_member_windows", "check_statistic_space", "decide", "kmeans_threshold", "scale_intensity", "threshold"]
 
 DECISION_RULES = ("ggki", "ki", "otsu", "kmeans")
 THRESHOLD_STATISTICS = ("squared", "magnitude")
@@ -146,13 +146,23 @@ def change_statistic(u1, u2, statistic="squared"):
     return distance if statistic == "squared" else np.sqrt(distance)
 
 
+def check_statistic_space(region_statistic, change_space):
+    """InputError naming the fix when ``region_statistic='pixels'`` (the
+    change between input pixels) meets ``change_space='features'`` (the
+    change between a network's features, which read whole windows)."""
+    if region_statistic == "pixels" and change_space == "features":
+        raise InputError("region_statistic 'pixels' measures change between the input pixels, and "
+                         "change_space='features' between the network's features of whole windows; "
+                         "use region_statistic 'interior' (--region-statistic interior), 'mean' or "
+                         "'centre' with change_space='features'")
+
+
 def check_member_windows(members, change_space, n_features):
-    """A statistic in a network's feature space reads whole sample windows
-    of ``n_features`` values: the 1 x 1 members of ``region_statistic=
-    'pixels'`` cannot feed it (InputError naming the fix)."""
-    if change_space == "features" and members is not None and members.n_features != n_features:
-        raise InputError("region_statistic='pixels' measures change between the input pixels; with "
-                         "change_space='features' use region_statistic 'interior', 'mean' or 'centre'")
+    """:func:`check_statistic_space` for an estimator's ``members``: a
+    feature-space statistic needs member windows of the samples' length
+    ``n_features``, which the 1 x 1 members of 'pixels' are not."""
+    if members is not None and members.n_features != n_features:
+        check_statistic_space("pixels", change_space)
 
 
 def decide(values, rule="ggki"):

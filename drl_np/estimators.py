@@ -5,6 +5,7 @@ import inspect
 
 from ._validation import InputError
 from .baselines import RawKM, SAEKM
+from .decision import check_statistic_space
 from .presets import preset_parameters
 from .recurrent import DRLnet
 
@@ -29,8 +30,5 @@ def make_estimator(method, schedule, params, rng, preset="default", region_stati
                          f"accepted: {', '.join(sorted(accepted - set(fixed) - {'random_state'}))}")
     chosen = {**preset_parameters(preset, accepted), **params}
     model = cls(**fixed, **chosen, random_state=rng)
-    if region_statistic == "pixels" and getattr(model, "change_space", "input") == "features":
-        raise InputError("region_statistic 'pixels' measures change between the input pixels, and "
-                         "change_space='features' measures it between the network's features; use "
-                         "--region-statistic interior (or mean, centre) with change_space='features'")
+    check_statistic_space(region_statistic, getattr(model, "change_space", "input"))
     return model

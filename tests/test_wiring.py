@@ -149,9 +149,9 @@ def test_pixel_members_cannot_feed_a_feature_space_statistic():
 
     x1, x2 = _pairs(d=9)
     pixels = Members(x1[:, :1], x2[:, :1], np.arange(x1.shape[0]), x1.shape[0])   # 1 band, 1 x 1
-    with pytest.raises(InputError, match="region_statistic='pixels'"):
+    with pytest.raises(InputError, match="region_statistic 'pixels'"):
         DRLnet(**SMALL, change_space="features").fit(x1, x2, pixels)
-    with pytest.raises(InputError, match="region_statistic='pixels'"):
+    with pytest.raises(InputError, match="region_statistic 'pixels'"):
         SAEKM(n_types=2, branch=(6, 5), sae_epochs=1, change_space="features").fit(x1, x2, pixels)
     DRLnet(**SMALL, change_space="input").fit(x1, x2, pixels)                      # the input space: fine
 
