@@ -9,7 +9,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["InputError", "check_image", "check_mask", "check_nodata", "check_pair",
+__all__ = ["InputError", "check_choice", "check_image", "check_mask", "check_nodata", "check_pair",
            "check_positive_int", "check_sample_weight", "check_samples", "check_schedule", "valid_pixels"]
 
 
@@ -47,6 +47,13 @@ def check_pair(t1, t2):
             f"the dates differ in band count: t1 has {t1.shape[2]}, t2 has "
             f"{t2.shape[2]}; select the same bands of both (--bands)")
     return t1, t2
+
+
+def check_choice(value, choices, name):
+    """``value`` if it is one of ``choices``, else InputError naming them."""
+    if value not in choices:
+        raise InputError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
 
 
 def check_positive_int(value, name, minimum=1):

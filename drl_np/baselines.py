@@ -8,7 +8,7 @@ import time
 
 from sklearn.base import BaseEstimator
 
-from ._validation import InputError, check_positive_int, check_sample_weight, check_samples
+from ._validation import InputError, check_choice, check_positive_int, check_sample_weight, check_samples
 from .clustering import change_types, nearest_types
 from .decision import (CHANGE_SPACES, DECISION_RULES, THRESHOLD_STATISTICS, change_statistic,
                        check_member_windows, decide, scale_intensity)
@@ -150,11 +150,8 @@ class SAEKM(_DifferenceKMeans):
         self.random_state = random_state
 
     def _check(self, x1, x2, members):
-        if self.change_space not in CHANGE_SPACES:
-            raise InputError(f"change_space must be one of {', '.join(CHANGE_SPACES)}, got {self.change_space!r}")
-        if self.input_scaling not in INPUT_SCALINGS:
-            raise InputError(f"input_scaling must be one of {', '.join(INPUT_SCALINGS)}, "
-                             f"got {self.input_scaling!r}")
+        check_choice(self.change_space, CHANGE_SPACES, "change_space")
+        check_choice(self.input_scaling, INPUT_SCALINGS, "input_scaling")
         return super()._check(x1, x2, members)
 
     def _flag_space(self):

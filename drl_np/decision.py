@@ -14,7 +14,8 @@ from ._validation import InputError
 from .ggki import ggki_threshold, ki_threshold
 
 __all__ = ["CHANGE_SPACES", "DECISION_RULES", "THRESHOLD_STATISTICS", "change_flags", "change_statistic",
-           "check_member_windows", "check_statistic_space", "decide", "kmeans_threshold", "scale_intensity", "threshold"]
+           "check_member_windows", "check_statistic_space", "decide", "kmeans_threshold", "scale_intensity",
+           "threshold"]
 
 DECISION_RULES = ("ggki", "ki", "otsu", "kmeans")
 THRESHOLD_STATISTICS = ("squared", "magnitude")

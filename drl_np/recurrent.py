@@ -11,7 +11,8 @@ import time
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ._validation import InputError, check_positive_int, check_sample_weight, check_samples, check_schedule
+from ._validation import (InputError, check_choice, check_positive_int, check_sample_weight, check_samples,
+                          check_schedule)
 from .algorithm1 import ClusterState, epoch_function
 from .clustering import change_types, init_centroids, kmeans, nearest_types, one_hot
 from .decision import (CHANGE_SPACES, DECISION_RULES, THRESHOLD_STATISTICS, change_statistic,
@@ -208,11 +209,8 @@ class DRLnet(BaseEstimator):
             raise InputError(f"variant must be one of {', '.join(VARIANTS)}, got {self.variant!r}")
         if self.threshold not in DECISION_RULES:
             raise InputError(f"threshold must be one of {', '.join(DECISION_RULES)}, got {self.threshold!r}")
-        if self.change_space not in CHANGE_SPACES:
-            raise InputError(f"change_space must be one of {', '.join(CHANGE_SPACES)}, got {self.change_space!r}")
-        if self.input_scaling not in INPUT_SCALINGS:
-            raise InputError(f"input_scaling must be one of {', '.join(INPUT_SCALINGS)}, "
-                             f"got {self.input_scaling!r}")
+        check_choice(self.change_space, CHANGE_SPACES, "change_space")
+        check_choice(self.input_scaling, INPUT_SCALINGS, "input_scaling")
         check_member_windows(members, self.change_space, x1.shape[1])
         if self.threshold_statistic not in THRESHOLD_STATISTICS:
             raise InputError(f"threshold_statistic must be one of {', '.join(THRESHOLD_STATISTICS)}, "

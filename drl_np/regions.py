@@ -12,7 +12,8 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.segmentation import slic
 
-from ._validation import InputError, check_mask, check_nodata, check_pair, check_positive_int, valid_pixels
+from ._validation import (InputError, check_choice, check_mask, check_nodata, check_pair, check_positive_int,
+                          valid_pixels)
 from ._regions_geometry import _centres, _mean_windows, _overlay, _pixel_labels, _windows
 
 __all__ = ["Members", "REGION_SAMPLES", "REGION_STATISTICS", "REGION_WEIGHTS", "Regions", "SCALINGS",
@@ -247,9 +248,7 @@ class Regions:
         -------
         Members or None
         """
-        if statistic not in REGION_STATISTICS:
-            raise InputError(f"region_statistic must be one of {', '.join(REGION_STATISTICS)}, "
-                             f"got {statistic!r}")
+        check_choice(statistic, REGION_STATISTICS, "region_statistic")
         if statistic == "centre" or self.unit == "pixel":
             return None
         keep = self.valid.copy()
@@ -444,19 +443,14 @@ def _fill_invalid(image, valid):
 
 def check_region_sample(sample):
     """``sample`` if it is one of :data:`REGION_SAMPLES`, else InputError."""
-    if sample not in REGION_SAMPLES:
-        raise InputError(f"region_sample must be one of {', '.join(REGION_SAMPLES)}, got {sample!r}")
-    return sample
+    return check_choice(sample, REGION_SAMPLES, "region_sample")
 
 
 def check_region_front_end(statistic, sample, weight):
     """InputError unless the region statistic, sample and weight are known names."""
-    if statistic not in REGION_STATISTICS:
-        raise InputError(f"region_statistic must be one of {', '.join(REGION_STATISTICS)}, "
-                         f"got {statistic!r}")
+    check_choice(statistic, REGION_STATISTICS, "region_statistic")
     check_region_sample(sample)
-    if weight not in REGION_WEIGHTS:
-        raise InputError(f"region_weight must be one of {', '.join(REGION_WEIGHTS)}, got {weight!r}")
+    check_choice(weight, REGION_WEIGHTS, "region_weight")
 
 
 def region_sample_weight(sizes, weight):

@@ -23,7 +23,6 @@ shifts that AVX2 lacks (they kept the loop scalar). Measured against NumPy's ``e
 stay within 1e-10 of the NumPy engine and of the Octave golden data.
 """
 import numba
-import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
