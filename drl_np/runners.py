@@ -61,8 +61,10 @@ class DaskRunner:
                 f.cancel()
 
     def close(self):
+        # the client is always this runner's own (make_runner opens it); left
+        # open, it keeps reconnecting to a scheduler that may have gone
+        self.client.close()
         if self._cluster is not None:
-            self.client.close()
             self._cluster.close()
             self._cluster = None
 

@@ -253,6 +253,8 @@ def test_scheduler_address_uses_a_running_cluster(tmp_path):
         assert _run(paths, tmp_path / "remote", "--scheduler", cluster.scheduler_address) == 0
         rep = json.loads((tmp_path / "remote" / "report.json").read_text())
         assert cluster.scheduler_address in rep["scene"]["runner"]
+        # the run's client has left (else it keeps reconnecting to the scheduler)
+        assert set(cluster.scheduler.clients) <= {"fire-and-forget"}
     assert (tmp_path / "local" / "cda_map.tif").read_bytes() == (tmp_path / "remote" / "cda_map.tif").read_bytes()
 
 
