@@ -7,8 +7,11 @@ those blocks gives an eigenvector space of the S leading eigenvectors
 and K-means with k = 2 splits the feature vectors; the cluster whose pixels
 have the larger mean difference is the changed one.
 """
+import warnings
+
 import numpy as np
 from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
 
 __all__ = ["difference_image", "block_eigenspace", "neighbourhood_features",
            "pca_kmeans"]
@@ -103,7 +106,11 @@ def pca_kmeans(diff, valid, rng, block_size=5, variance=0.9, n_components=None):
     xd = np.where(valid, xd, xd[valid].mean())
     psi, vecs, eigvals = block_eigenspace(xd, valid, block_size, variance, n_components)
     feats = neighbourhood_features(xd, psi, vecs, block_size)[valid]  # (P, S)
-    km = KMeans(n_clusters=2, n_init=4, random_state=rng.draw_seed()).fit(feats)
+    with warnings.catch_warnings():
+        # identical dates give one distinct feature vector: both centres sit
+        # on it, every margin is 0 and no pixel changes, which is the answer
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        km = KMeans(n_clusters=2, n_init=4, random_state=rng.draw_seed()).fit(feats)
     labels = km.labels_
     xv = xd[valid]
     means = [xv[labels == j].mean() if np.any(labels == j) else -np.inf for j in (0, 1)]
