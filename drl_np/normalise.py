@@ -12,8 +12,8 @@ regression of t2 on t1 over them maps t2 into t1's radiometry.
 import warnings
 
 import numpy as np
-from scipy.stats import chi2
 
+from .peers._stats import chi2_sf
 from .peers.mad import irmad, mad_chi2
 
 __all__ = ["INVARIANT_PROBABILITY", "INVARIANT_SAMPLE", "MIN_INVARIANT", "choose_scaling", "invariant_pixels",
@@ -53,7 +53,7 @@ def invariant_pixels(x1, x2, sample=None):
         warnings.simplefilter("ignore")
         out = irmad(x1[::stride], x2[::stride], max_iter=_MAX_ITER, tol=1e-6)
         z = out["chi2"] if stride == 1 else mad_chi2(x1, x2, out)
-        p_nochange = chi2.sf(z, x1.shape[1])
+        p_nochange = chi2_sf(z, x1.shape[1])
     return np.isfinite(p_nochange) & (p_nochange > INVARIANT_PROBABILITY)
 
 

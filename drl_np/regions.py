@@ -15,6 +15,7 @@ from skimage.segmentation import slic
 from ._validation import (InputError, check_choice, check_mask, check_nodata, check_pair, check_positive_int,
                           valid_pixels)
 from ._regions_geometry import _centres, _mean_windows, _overlay, _pixel_labels, _windows
+from ._threads import map_two
 
 __all__ = ["Members", "REGION_SAMPLES", "REGION_STATISTICS", "REGION_WEIGHTS", "Regions", "SCALINGS",
            "scale_pair", "build_regions", "check_region_front_end", "region_sample_weight"]
@@ -422,15 +423,18 @@ def _segment_pair(t1s, t2s, valid, n_segments, compactness):
     """SLIC labels (M, N) of each date, int64, -1 at invalid pixels."""
     if not valid.all():
         t1s, t2s = _fill_invalid(t1s, valid), _fill_invalid(t2s, valid)
-    out = []
-    for image in (t1s, t2s):
+
+    def segment(image):
         lab = slic(image, n_segments=n_segments, compactness=compactness,
                    channel_axis=-1, convert2lab=False, start_label=0,
                    enforce_connectivity=True)
         lab = lab.astype(np.int64, copy=False)
         lab[~valid] = -1
-        out.append(lab)
-    return out[0], out[1]
+        return lab
+
+    # the dates are segmented independently: on two threads when allowed
+    labels1, labels2 = map_two(segment, t1s, t2s)
+    return labels1, labels2
 
 
 def _fill_invalid(image, valid):

@@ -1,6 +1,20 @@
-"""Weighted means and covariances shared by MAD/IRMAD and ISFA."""
+"""Weighted means and covariances, and the chi-square tail, shared by
+MAD/IRMAD and ISFA."""
+import numpy as np
+from scipy import special
 
-__all__ = ["weighted_center", "weighted_cov"]
+from .._threads import map_two
+
+__all__ = ["chi2_sf", "weighted_center", "weighted_cov"]
+
+
+def chi2_sf(z, df):
+    """``scipy.stats.chi2.sf(z, df)`` of a 1-D ``z``, bit for bit: the same
+    ``special.chdtrc`` without ``scipy.stats``' argument handling, each half
+    of ``z`` on its own thread when allowed (the tail is evaluated once per
+    pixel and IRMAD iteration, the largest cost of an iteration)."""
+    half = z.shape[0] // 2
+    return np.concatenate(map_two(lambda part: special.chdtrc(df, part), z[:half], z[half:]))
 
 
 def weighted_center(x, w):
@@ -8,9 +22,11 @@ def weighted_center(x, w):
     return x - (w @ x) / w.sum()                      # (P, B)
 
 
-def weighted_cov(a, b, w):
+def weighted_cov(a, b, w, aw=None):
     """Weighted cross-covariance of centred ``a`` (P, B1), ``b`` (P, B2).
 
-    ``sum_p w_p a_p b_p^T / sum_p w_p``, shape (B1, B2).
+    ``sum_p w_p a_p b_p^T / sum_p w_p``, shape (B1, B2). ``aw``, optional:
+    ``a * w[:, None]`` when the caller already holds it (the same values).
     """
-    return (a * w[:, None]).T @ b / w.sum()
+    aw = a * w[:, None] if aw is None else aw
+    return aw.T @ b / w.sum()

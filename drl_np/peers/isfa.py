@@ -8,10 +8,9 @@ pixels by their no-change probability and repeats until ``lambda`` settles.
 """
 import numpy as np
 from scipy import linalg
-from scipy.stats import chi2
 
 from ..progress import step
-from ._stats import weighted_center, weighted_cov
+from ._stats import chi2_sf, weighted_center, weighted_cov
 
 __all__ = ["sfa_eig", "isfa"]
 
@@ -86,7 +85,7 @@ def isfa(x1, x2, max_iter=50, tol=1e-6):
             break
         lam_prev = lam
         if it < max_iter:
-            weights = chi2.sf(t, b_count)
+            weights = chi2_sf(t, b_count)
     return {"sfa": sfa, "lam": lam, "chi2": t, "weights": weights,
             "n_iter": it, "converged": converged, "w": w}
 

@@ -8,10 +8,10 @@ probability, until the correlations settle.
 """
 import numpy as np
 from scipy import linalg
-from scipy.stats import chi2
 
+from .._threads import map_two
 from ..progress import step
-from ._stats import weighted_center, weighted_cov
+from ._stats import chi2_sf, weighted_center, weighted_cov
 
 __all__ = ["cca", "irmad", "mad_chi2", "mad_variates"]
 
@@ -51,10 +51,11 @@ def cca(x1, x2, w):
     is fixed so that the canonical variate of date 1 has a positive sum of
     covariances with the bands of date 1 (Nielsen's convention).
     """
-    c1, c2 = weighted_center(x1, w), weighted_center(x2, w)
-    s11 = weighted_cov(c1, c1, w)                        # (B, B)
+    c1, c2 = map_two(lambda x: weighted_center(x, w), x1, x2)   # each date alone: two threads
+    c1w = c1 * w[:, None]                                # (P, B), for s11 and s12
+    s11 = weighted_cov(c1, c1, w, c1w)                   # (B, B)
     s22 = weighted_cov(c2, c2, w)
-    s12 = weighted_cov(c1, c2, w)
+    s12 = weighted_cov(c1, c2, w, c1w)
     s22_inv_s21 = linalg.solve(s22, s12.T, assume_a="pos")   # (B, B)
     rho2, a = linalg.eigh(s12 @ s22_inv_s21, s11)          # ascending
     rho = np.sqrt(np.clip(rho2, 0.0, 1.0))
@@ -101,7 +102,8 @@ def irmad(x1, x2, max_iter=50, tol=1e-6):
     converged = False
     for it in range(1, max_iter + 1):
         rho, a, b, c1, c2 = cca(x1, x2, w)
-        mad = c1 @ a - c2 @ b                                  # (P, B)
+        u, v = map_two(lambda cv: cv[0] @ cv[1], (c1, a), (c2, b))   # canonical variates
+        mad = u - v                                            # (P, B)
         mad[:, (1.0 - rho) < _NO_CHANGE_GAP] = 0.0             # rounding noise, no change
         sigma2 = np.maximum(2.0 * (1.0 - rho), _SIGMA2_FLOOR)  # (B,)
         z = (mad * mad / sigma2).sum(axis=1)                   # (P,)
@@ -113,7 +115,7 @@ def irmad(x1, x2, max_iter=50, tol=1e-6):
             break
         rho_prev = rho
         if it < max_iter:
-            w = chi2.sf(z, b_count)                            # 1 - cdf
+            w = chi2_sf(z, b_count)                            # 1 - cdf
     return {"mad": mad, "sigma2": sigma2, "chi2": z, "rho": rho, "weights": w,
             "n_iter": it, "converged": converged, "a": a, "b": b,
             "m1": (w @ x1) / w.sum(), "m2": (w @ x2) / w.sum()}

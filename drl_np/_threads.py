@@ -1,0 +1,26 @@
+"""Two independent pieces of work on two threads, when the run may use two.
+
+The pieces are NumPy, scikit-image and SciPy calls that release the GIL, so
+threads run them side by side; each piece is computed exactly as it would
+be alone, so the results are the same bit for bit on one thread or two.
+The thread budget is Numba's (``NUMBA_NUM_THREADS``, or
+:func:`numba.set_num_threads`), the one knob that already bounds drl_np's
+parallel work.
+"""
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
+
+__all__ = ["map_two"]
+
+
+def _two_threads():
+    return numba.get_num_threads() >= 2
+
+
+def map_two(fn, first, second):
+    """``[fn(first), fn(second)]``, the two calls on two threads when allowed."""
+    if not _two_threads():
+        return [fn(first), fn(second)]
+    with ThreadPoolExecutor(2) as pool:
+        return list(pool.map(fn, (first, second)))

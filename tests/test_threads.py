@@ -1,0 +1,42 @@
+"""Work split over two threads gives the same values, bit for bit, as on one."""
+import numpy as np
+import pytest
+from scipy.stats import chi2
+
+from drl_np import _threads
+from drl_np.datasets import synthetic_pair
+from drl_np.peers._stats import chi2_sf
+from drl_np.peers.mad import irmad
+from drl_np.regions import _segment_pair
+
+
+@pytest.fixture(params=[False, True], ids=["one thread", "two threads"])
+def threads(request, monkeypatch):
+    monkeypatch.setattr(_threads, "_two_threads", lambda: request.param)
+    return request.param
+
+
+def test_map_two_keeps_the_order(threads):
+    assert _threads.map_two(lambda x: x * 10, 1, 2) == [10, 20]
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 7, 1000])
+def test_chi2_sf_is_scipy_stats_bit_for_bit(threads, size):
+    z = np.random.default_rng(size).chisquare(4, size) * 1.5
+    if size >= 7:
+        z[:4] = [0.0, np.inf, np.nan, 1e-300]
+    for df in (1, 3, 4, 6):
+        assert np.array_equal(chi2_sf(z, df), chi2.sf(z, df), equal_nan=True)
+
+
+def test_irmad_and_segmentation_do_not_depend_on_the_threads(monkeypatch):
+    t1, t2, _ = synthetic_pair(shape=(96, 96), seed=1)
+    x1, x2 = t1.reshape(-1, 4), t2.reshape(-1, 4)
+    valid = np.ones(t1.shape[:2], dtype=bool)
+    out = {}
+    for two in (False, True):
+        monkeypatch.setattr(_threads, "_two_threads", lambda two=two: two)
+        fit = irmad(x1, x2, max_iter=10)
+        out[two] = (fit["chi2"], fit["weights"], fit["a"], *_segment_pair(t1, t2, valid, 40, 0.1))
+    for one, two in zip(out[False], out[True]):
+        assert np.array_equal(one, two)
