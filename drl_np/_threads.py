@@ -5,11 +5,12 @@ threads run them side by side; each piece is computed exactly as it would
 be alone, so the results are the same bit for bit on one thread or two.
 The thread budget is Numba's (``NUMBA_NUM_THREADS``, or
 :func:`numba.set_num_threads`), the one knob that already bounds drl_np's
-parallel work.
+parallel work; while the two threads run, BLAS runs one thread under each.
 """
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
+from threadpoolctl import threadpool_limits
 
 __all__ = ["map_two"]
 
@@ -22,5 +23,7 @@ def map_two(fn, first, second):
     """``[fn(first), fn(second)]``, the two calls on two threads when allowed."""
     if not _two_threads():
         return [fn(first), fn(second)]
-    with ThreadPoolExecutor(2) as pool:
+    # one BLAS thread under each of ours: two of ours, each over a BLAS pool
+    # of all cores, oversubscribe the cores and run slower than one
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(2) as pool:
         return list(pool.map(fn, (first, second)))
