@@ -101,9 +101,11 @@ def make_runner(workers=None, scheduler=None):
                              f"{' '.join(str(exc).split())}; check the address") from None
     workers = check_positive_int(workers, "workers")
     # one thread per worker process: the kernels are single-threaded by
-    # design (drl_np.clustering) and processes sidestep the GIL
+    # design (drl_np.clustering), processes sidestep the GIL, and a Numba
+    # budget of one keeps drl_np._threads from doubling up inside a worker
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=50)
+                           dashboard_address=None, silence_logs=50,
+                           env={"NUMBA_NUM_THREADS": "1"})
     return DaskRunner(Client(cluster), own_cluster=cluster)
 
 

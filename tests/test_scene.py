@@ -167,6 +167,21 @@ def test_dask_local_cluster_gives_the_in_process_map(tmp_path):
     assert rep["scene"]["workers"] == 2 and len(rep["peak_memory_mib"]) == 3
 
 
+def test_local_cluster_workers_run_one_thread_each():
+    pytest.importorskip("distributed")
+    from drl_np.runners import make_runner
+
+    def budget():
+        import numba
+        return numba.get_num_threads()
+
+    runner = make_runner(workers=1)
+    try:
+        assert list(runner.client.run(budget).values()) == [1]    # no threads of drl_np._threads
+    finally:
+        runner.close()
+
+
 def test_damaged_block_stops_with_one_line_and_writes_nothing(tmp_path, capsys):
     paths, _ = _write_pair(tmp_path)
     with rasterio.open(paths[1]) as ds:
