@@ -1,5 +1,7 @@
 """No change in, no change out: every method on identical dates (and on an
 affine copy, for the methods that are invariant to one) reports nothing changed."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -28,4 +30,12 @@ def test_identical_dates_give_no_change(scene, method):
 def test_affine_copy_is_no_change_for_mad(scene, method):
     # MAD is invariant to a gain and offset per band: such a pair is unchanged
     res = drl_np.analyse(scene, 2.0 * scene + 3.0, method=method, schedule=(6, 4))
+    assert (res.cda_map == 0).all()
+
+
+def test_identical_dates_are_quiet_for_pca_kmeans(scene):
+    # one distinct feature vector is the expected case here, not a warning to the user
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = drl_np.analyse(scene, scene.copy(), method="pca-kmeans", schedule=(6, 4))
     assert (res.cda_map == 0).all()
