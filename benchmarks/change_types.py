@@ -186,10 +186,10 @@ def representation_scores(t1, t2, gt, seed):
     from drl_np.clustering import change_types
     from drl_np.drlnet import forward_all
     from drl_np.metrics import change_analysis_accuracy
-    from drl_np.regions import build_regions
+    from drl_np.regions import build_regions, region_sample_weight
     from drl_np.rng import check_random_state
     regions = build_regions(t1, t2, scaling="auto", sample="mean")
-    members, weight = regions.members("pixels"), regions.sizes.astype(np.float64)
+    members, weight = regions.members("pixels"), region_sample_weight(regions.sizes, "pixels")
     inside = regions.labels >= 0
     votes = np.zeros((regions.n_regions, int(gt.max()) + 1))
     np.add.at(votes, (regions.labels[inside], gt[inside].astype(np.int64)), 1)

@@ -280,7 +280,6 @@ def verdict(dataset, groups, kind):
         if kind == "binary":
             reasons.append("a binary data set scores only the change/no-change split, so DRLnet's "
                            "change-type learning (its main gain in the paper) cannot show")
-        if kind == "binary":
             reasons.append("by default the four region methods share one changed/unchanged map (the "
                            "input pixels' change, docs/method.md §4), so on binary ground truth they can "
                            "differ only where the preset differs")

@@ -331,7 +331,8 @@ BAD_CASES = ["missing file", "unreadable file", "different size", "different ban
              "unknown -p key lists the true keys", "negative seed", "pca-kmeans on 5x5",
              "different CRS", "shifted grid", "10 m vs 30 m", "corrupt tiff",
              "gt value outside its encoding", "pixels statistic with feature flags"]
-_DRL = {"pixels statistic with feature flags", "-p finetune_epochs=1.5", "-p learning_rate=abc", "-p alpha=abc", "-p head=abc",
+_DRL = {"pixels statistic with feature flags", "-p finetune_epochs=1.5", "-p learning_rate=abc",
+        "-p alpha=abc", "-p head=abc",
         "-p branch=abc", "-p batchsize=1e9", "-p learning_rate=-1", "-p sae_epochs=-1",
         "-p sparsity_target=2", "-p recompute_flags=maybe"}
 
