@@ -468,8 +468,7 @@ def _regions_from_labels(labels, t1s, t2s, valid, window, unit, sample="centre")
     n = int(labels.max()) + 1 if (labels >= 0).any() else 0
     sizes, centres = _centres(labels, n)
     if sample == "mean":
-        x1 = _mean_windows(t1s, labels, n, window)     # (n, w*w*B)
-        x2 = _mean_windows(t2s, labels, n, window)
+        x1, x2 = map_two(lambda image: _mean_windows(image, labels, n, window), t1s, t2s)   # (n, w*w*B)
     else:
         x1 = _windows(t1s, centres, window)            # (n, w*w*B)
         x2 = _windows(t2s, centres, window)

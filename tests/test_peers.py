@@ -179,10 +179,10 @@ def _cca_by_svd(x1, x2, w):
 def test_cca_correlations_match_whitening_svd(weighted):
     x1, x2 = _correlated(1)
     w = np.random.default_rng(2).uniform(0.1, 1.0, x1.shape[0]) if weighted else np.ones(x1.shape[0])
-    rho, a, b, c1, c2 = cca(x1, x2, w)
+    rho, a, b, m1, m2 = cca(x1, x2, w)
     np.testing.assert_allclose(rho, _cca_by_svd(x1, x2, w), rtol=1e-9)
     # the variates themselves have unit variance and correlation rho
-    u, v = c1 @ a, c2 @ b
+    u, v = (x1 - m1) @ a, (x2 - m2) @ b
     wn = w / w.sum()
     np.testing.assert_allclose((wn[:, None] * u * u).sum(0), 1.0, rtol=1e-9)
     np.testing.assert_allclose((wn[:, None] * u * v).sum(0), rho, rtol=1e-9)

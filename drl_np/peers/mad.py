@@ -6,14 +6,20 @@ increasing correlation, so the first has the largest variance
 ``2 (1 - rho)``. IRMAD iterates, weighting each pixel by its no-change
 probability, until the correlations settle.
 """
+from types import SimpleNamespace
+
 import numpy as np
 from scipy import linalg
 
-from .._threads import map_two
+from .._validation import check_choice
 from ..progress import step
-from ._stats import chi2_sf, weighted_center, weighted_cov
+from . import _irmad_passes
+from ._stats import chi2_sf
 
-__all__ = ["cca", "irmad", "mad_chi2", "mad_variates"]
+__all__ = ["ENGINES", "cca", "irmad", "mad_chi2", "mad_variates"]
+
+#: the engines of the pixel passes
+ENGINES = ("numba", "numpy")
 
 _SIGMA2_FLOOR = 1e-12
 #: A canonical pair with ``1 - rho`` below this is perfectly correlated up to
@@ -22,7 +28,7 @@ _SIGMA2_FLOOR = 1e-12
 _NO_CHANGE_GAP = 1e-9
 
 
-def cca(x1, x2, w):
+def cca(x1, x2, w, engine="numba"):
     """Weighted canonical correlation analysis of ``x1``, ``x2`` (P, B).
 
     Parameters
@@ -31,6 +37,9 @@ def cca(x1, x2, w):
         The dates, one row per valid pixel.
     w : ndarray, shape (P,)
         Non-negative pixel weights (all ones for plain CCA).
+    engine : {'numba', 'numpy'}, default 'numba'
+        The passes over the pixels compiled, or their NumPy twins
+        (:mod:`._irmad_passes`; equal to rounding).
 
     Returns
     -------
@@ -38,8 +47,9 @@ def cca(x1, x2, w):
         Canonical correlations, ascending.
     a, b : ndarray, shape (B, B)
         Columns are the canonical vectors, with ``a^T S11 a = b^T S22 b = I``.
-    c1, c2 : ndarray, shape (P, B)
-        The dates centred on their weighted means.
+    m1, m2 : ndarray, shape (B,)
+        The dates' weighted means, which the variates ``(x1 - m1) a`` and
+        ``(x2 - m2) b`` are centred on.
 
     Notes
     -----
@@ -51,11 +61,9 @@ def cca(x1, x2, w):
     is fixed so that the canonical variate of date 1 has a positive sum of
     covariances with the bands of date 1 (Nielsen's convention).
     """
-    c1, c2 = map_two(lambda x: weighted_center(x, w), x1, x2)   # each date alone: two threads
-    c1w = c1 * w[:, None]                                # (P, B), for s11 and s12
-    s11 = weighted_cov(c1, c1, w, c1w)                   # (B, B)
-    s22 = weighted_cov(c2, c2, w)
-    s12 = weighted_cov(c1, c2, w, c1w)
+    passes = _passes(engine)
+    m1, m2, sw = passes.weighted_means(x1, x2, w)
+    s11, s22, s12 = passes.weighted_moments(x1, x2, w, m1, m2, sw)   # (B, B) each
     s22_inv_s21 = linalg.solve(s22, s12.T, assume_a="pos")   # (B, B)
     rho2, a = linalg.eigh(s12 @ s22_inv_s21, s11)          # ascending
     rho = np.sqrt(np.clip(rho2, 0.0, 1.0))
@@ -63,10 +71,10 @@ def cca(x1, x2, w):
     b = b / np.sqrt(np.einsum("ij,ik,kj->j", b, s22, b))
     sign = np.sign((s11 @ a).sum(axis=0))
     sign[sign == 0] = 1.0
-    return rho, a * sign, b * sign, c1, c2
+    return rho, a * sign, b * sign, m1, m2
 
 
-def irmad(x1, x2, max_iter=50, tol=1e-6):
+def irmad(x1, x2, max_iter=50, tol=1e-6, engine="numba"):
     """IRMAD of ``x1``, ``x2`` (P, B); ``max_iter=1`` gives plain MAD.
 
     Parameters
@@ -78,6 +86,8 @@ def irmad(x1, x2, max_iter=50, tol=1e-6):
         Largest number of CCA solves.
     tol : float, default 1e-6
         Stop when no canonical correlation moves by more than ``tol``.
+    engine : {'numba', 'numpy'}, default 'numba'
+        The passes over the pixels compiled, or their NumPy twins.
 
     Returns
     -------
@@ -96,46 +106,69 @@ def irmad(x1, x2, max_iter=50, tol=1e-6):
     (Nielsen 2007, Sec. III); :math:`Z` is approximately
     :math:`\\chi^2_B` for no-change pixels.
     """
+    passes = _passes(engine)
+    if engine == "numba":                                  # one copy, not one per pass
+        x1, x2 = np.ascontiguousarray(x1, np.float64), np.ascontiguousarray(x2, np.float64)
     b_count = x1.shape[1]
     w = np.ones(x1.shape[0])
     rho_prev = None
-    converged = False
     for it in range(1, max_iter + 1):
-        rho, a, b, c1, c2 = cca(x1, x2, w)
-        u, v = map_two(lambda cv: cv[0] @ cv[1], (c1, a), (c2, b))   # canonical variates
-        mad = u - v                                            # (P, B)
-        mad[:, (1.0 - rho) < _NO_CHANGE_GAP] = 0.0             # rounding noise, no change
+        rho, a, b, m1, m2 = cca(x1, x2, w, engine)
         sigma2 = np.maximum(2.0 * (1.0 - rho), _SIGMA2_FLOOR)  # (B,)
-        z = (mad * mad / sigma2).sum(axis=1)                   # (P,)
         moved = np.max(np.abs(rho - rho_prev)) if rho_prev is not None else np.inf
+        converged = bool(moved < tol)
+        last = converged or it == max_iter
+        # a pair correlated to rounding has a MAD variate of rounding noise, no change;
+        # the variates themselves are kept from the last iteration only
+        mad, z = passes.mad_scores(x1, x2, m1, m2, a, b, (1.0 - rho) < _NO_CHANGE_GAP, sigma2,
+                                   with_mad=last)
         if max_iter > 1:
             step("IRMAD iteration", it, max_iter, f"largest change of rho {moved:.2g}")
-        if moved < tol:
-            converged = True
+        if last:
             break
         rho_prev = rho
-        if it < max_iter:
-            w = chi2_sf(z, b_count)                            # 1 - cdf
+        w = chi2_sf(z, b_count)                                # 1 - cdf
     return {"mad": mad, "sigma2": sigma2, "chi2": z, "rho": rho, "weights": w,
-            "n_iter": it, "converged": converged, "a": a, "b": b,
-            "m1": (w @ x1) / w.sum(), "m2": (w @ x2) / w.sum()}
+            "n_iter": it, "converged": converged, "a": a, "b": b, "m1": m1, "m2": m2}
 
 
-def mad_variates(x1, x2, fit):
+def mad_variates(x1, x2, fit, engine="numba"):
     """MAD variates (P, B) of other pixels ``x1``, ``x2`` (P, B) under a
     fitted :func:`irmad` (its weighted means ``m1``, ``m2``, canonical
     vectors ``a``, ``b`` and correlations ``rho``).
 
     On the pixels ``fit`` was computed from they equal ``fit['mad']`` bit
-    for bit: the variates are centred on the same weighted means.
+    for bit, with the engine the fit used: the variates are the same
+    per-pixel computation.
     """
-    mad = (x1 - fit["m1"]) @ fit["a"] - (x2 - fit["m2"]) @ fit["b"]      # (P, B)
-    mad[:, (1.0 - fit["rho"]) < _NO_CHANGE_GAP] = 0.0                  # rounding noise, no change
-    return mad
+    return _mad_and_chi2(x1, x2, fit, engine)[0]
 
 
-def mad_chi2(x1, x2, fit):
+def mad_chi2(x1, x2, fit, engine="numba"):
     """The statistic Z (P,) of other pixels under a fitted :func:`irmad`:
     :func:`mad_variates` over their variances ``sigma2``, squared and summed."""
-    mad = mad_variates(x1, x2, fit)
-    return (mad * mad / fit["sigma2"]).sum(axis=1)
+    return _mad_and_chi2(x1, x2, fit, engine, with_mad=False)[1]
+
+
+def _mad_and_chi2(x1, x2, fit, engine, with_mad=True):
+    passes = _passes(engine)
+    if engine == "numba":
+        x1, x2 = np.ascontiguousarray(x1, np.float64), np.ascontiguousarray(x2, np.float64)
+    return passes.mad_scores(x1, x2, fit["m1"], fit["m2"], fit["a"], fit["b"],
+                             (1.0 - fit["rho"]) < _NO_CHANGE_GAP, fit["sigma2"], with_mad=with_mad)
+
+
+#: the passes over the pixels of each engine (``._irmad_passes``)
+_PASSES = {
+    "numba": SimpleNamespace(weighted_means=_irmad_passes.weighted_means,
+                             weighted_moments=_irmad_passes.weighted_moments,
+                             mad_scores=_irmad_passes.mad_scores),
+    "numpy": SimpleNamespace(weighted_means=_irmad_passes.weighted_means_numpy,
+                             weighted_moments=_irmad_passes.weighted_moments_numpy,
+                             mad_scores=_irmad_passes.mad_scores_numpy),
+}
+
+
+def _passes(engine):
+    """The pixel passes of ``engine``."""
+    return _PASSES[check_choice(engine, ENGINES, "engine")]

@@ -1,0 +1,178 @@
+"""The three passes over the pixels of one IRMAD iteration, compiled, with
+their NumPy twins.
+
+Each iteration of :func:`drl_np.peers.mad.irmad` reads every pixel three
+times: for the weighted means, for the weighted (cross-)covariances about
+them, and for the MAD variates and the statistic Z of the fitted canonical
+vectors. The canonical vectors themselves come from B x B matrices and cost
+nothing. In NumPy each pass makes several (P, B) temporaries, and two of its
+steps are slow at B of 3 to 6: the product ``(P, B) @ (B, B)`` (BLAS is made
+for large inner sizes) and the row sum over B entries. The compiled passes
+read each pixel once per pass and keep its values in registers; on the
+1024 x 1024 synthetic scene (4 bands) they make an iteration about 4x faster
+(``benchmarks/RESULTS.md``, *Regions stage*).
+
+Sums over pixels are taken per block of :data:`BLOCK` pixels, in pixel order,
+and the blocks' sums are added in block order, so a pass gives the same bits
+whichever thread runs which blocks (one or two, :func:`drl_np._threads.map_two`).
+The twins sum in BLAS's order instead, so the engines agree to rounding
+(``tests/test_irmad_passes.py``), not bit for bit. There is no ``fastmath``.
+
+``engine='numpy'`` of :func:`drl_np.peers.mad.irmad` runs the twins, which are
+the readable account of what each pass computes.
+"""
+import numba
+import numpy as np
+
+from .._threads import map_two
+
+__all__ = ["BLOCK", "weighted_means", "weighted_moments", "mad_scores",
+           "weighted_means_numpy", "weighted_moments_numpy", "mad_scores_numpy"]
+
+#: pixels per partial sum (fixed, so the sums do not depend on the threads)
+BLOCK = 1 << 14
+
+
+# -- NumPy twins ---------------------------------------------------------------
+
+def weighted_means_numpy(x1, x2, w):
+    """The ``w``-weighted column means of ``x1`` and ``x2`` (P, B), and ``sum(w)``."""
+    sw = w.sum()
+    return (w @ x1) / sw, (w @ x2) / sw, sw
+
+
+def weighted_moments_numpy(x1, x2, w, m1, m2, sw):
+    """``S11, S22, S12`` (B, B): ``sum_p w_p c_p d_p^T / sw`` for the centred
+    dates ``c = x1 - m1`` and ``d = x2 - m2``."""
+    c1, c2 = x1 - m1, x2 - m2
+    c1w = c1 * w[:, None]
+    return c1w.T @ c1 / sw, (c2 * w[:, None]).T @ c2 / sw, c1w.T @ c2 / sw
+
+
+def mad_scores_numpy(x1, x2, m1, m2, a, b, zero, sigma2, with_mad=True):
+    """MAD variates ``(x1 - m1) a - (x2 - m2) b`` (P, B), the columns where
+    ``zero`` is true set to 0, and ``Z = sum_j mad_j^2 / sigma2_j`` (P,);
+    ``mad`` is None unless ``with_mad``."""
+    mad = (x1 - m1) @ a - (x2 - m2) @ b
+    mad[:, zero] = 0.0
+    return (mad if with_mad else None), (mad * mad / sigma2).sum(axis=1)
+
+
+# -- compiled passes -----------------------------------------------------------
+
+def _halves(n_items):
+    """``(0, h)`` and ``(h, n_items)``: the two threads' shares of a range."""
+    half = n_items // 2
+    return (0, half), (half, n_items)
+
+
+def weighted_means(x1, x2, w):
+    """Compiled :func:`weighted_means_numpy`."""
+    bands = x1.shape[1]
+    n_blocks = -(-x1.shape[0] // BLOCK)
+    partial = np.empty((n_blocks, 1 + 2 * bands))            # per block: sum w, sum w x1, sum w x2
+    map_two(lambda span: _block_means(x1, x2, w, span[0], span[1], partial), *_halves(n_blocks))
+    total = _sum_rows(partial)
+    sw = total[0]
+    return total[1:1 + bands] / sw, total[1 + bands:] / sw, sw
+
+
+def weighted_moments(x1, x2, w, m1, m2, sw):
+    """Compiled :func:`weighted_moments_numpy`."""
+    bands = x1.shape[1]
+    n_blocks = -(-x1.shape[0] // BLOCK)
+    partial = np.empty((n_blocks, 3, bands, bands))         # per block: S11, S22, S12 (upper of S11, S22)
+    map_two(lambda span: _block_moments(x1, x2, w, m1, m2, span[0], span[1], partial), *_halves(n_blocks))
+    s11, s22, s12 = _sum_rows(partial.reshape(n_blocks, -1)).reshape(3, bands, bands) / sw
+    lower = np.tril_indices(bands, -1)
+    s11[lower] = s11.T[lower]
+    s22[lower] = s22.T[lower]
+    return s11, s22, s12
+
+
+def mad_scores(x1, x2, m1, m2, a, b, zero, sigma2, with_mad=True):
+    """Compiled :func:`mad_scores_numpy`; each pixel's values depend on that
+    pixel alone (no sums across pixels). With ``with_mad=False`` only Z is
+    computed (``mad`` is returned as None): an IRMAD iteration that is not
+    the last needs no more."""
+    mad = np.empty(x1.shape if with_mad else (0, 0))
+    z = np.empty(x1.shape[0])
+    keep = (~np.asarray(zero)).astype(np.float64)
+    map_two(lambda span: _pixel_scores(x1, x2, m1, m2, a, b, keep, sigma2, span[0], span[1], mad, z, with_mad),
+            *_halves(x1.shape[0]))
+    return (mad if with_mad else None), z
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _sum_rows(partial):
+    """The column sums of ``partial``, row after row (the blocks in order)."""
+    total = np.zeros(partial.shape[1])
+    for k in range(partial.shape[0]):
+        for j in range(partial.shape[1]):
+            total[j] += partial[k, j]
+    return total
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _block_means(x1, x2, w, first, stop, partial):
+    """``partial[k] = [sum w, sum w x1, sum w x2]`` over block ``k``, for the
+    blocks ``first .. stop - 1``."""
+    n_pixels, bands = x1.shape
+    for k in range(first, stop):
+        s = partial[k]
+        s[:] = 0.0
+        for p in range(k * BLOCK, min(n_pixels, (k + 1) * BLOCK)):
+            wp = w[p]
+            s[0] += wp
+            for j in range(bands):
+                s[1 + j] += wp * x1[p, j]
+                s[1 + bands + j] += wp * x2[p, j]
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _block_moments(x1, x2, w, m1, m2, first, stop, partial):
+    """``partial[k] = [S11, S22, S12]`` unnormalised over block ``k`` (S11 and
+    S22 on and above the diagonal only), for the blocks ``first .. stop - 1``."""
+    n_pixels, bands = x1.shape
+    c1 = np.empty(bands)
+    c2 = np.empty(bands)
+    for k in range(first, stop):
+        s = partial[k]
+        s[:] = 0.0
+        for p in range(k * BLOCK, min(n_pixels, (k + 1) * BLOCK)):
+            wp = w[p]
+            for j in range(bands):
+                c1[j] = x1[p, j] - m1[j]
+                c2[j] = x2[p, j] - m2[j]
+            for i in range(bands):
+                wc1 = wp * c1[i]
+                wc2 = wp * c2[i]
+                for j in range(i, bands):
+                    s[0, i, j] += wc1 * c1[j]
+                    s[1, i, j] += wc2 * c2[j]
+                for j in range(bands):
+                    s[2, i, j] += wc1 * c2[j]
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _pixel_scores(x1, x2, m1, m2, a, b, keep, sigma2, first, stop, mad, z, with_mad):
+    """``z[p]``, and ``mad[p]`` if ``with_mad``, for the pixels ``first .. stop - 1``."""
+    bands = x1.shape[1]
+    c1 = np.empty(bands)
+    c2 = np.empty(bands)
+    for p in range(first, stop):
+        for j in range(bands):
+            c1[j] = x1[p, j] - m1[j]
+            c2[j] = x2[p, j] - m2[j]
+        zp = 0.0
+        for j in range(bands):
+            u = 0.0
+            v = 0.0
+            for i in range(bands):
+                u += c1[i] * a[i, j]
+                v += c2[i] * b[i, j]
+            d = (u - v) if keep[j] else 0.0
+            if with_mad:
+                mad[p, j] = d
+            zp += d * d / sigma2[j]
+        z[p] = zp
