@@ -1,6 +1,7 @@
 """IRMAD's compiled pixel passes against their NumPy twins."""
 import numpy as np
 import pytest
+from scipy import special
 from scipy.stats import chi2
 
 from drl_np import _threads
@@ -92,3 +93,17 @@ def test_an_unknown_engine_is_named():
     x1, x2, _ = _dates(2)
     with pytest.raises(InputError, match="engine must be one of numba, numpy"):
         irmad(x1, x2, engine="cuda")
+
+
+@pytest.mark.parametrize("df", list(range(1, passes.TAIL_MAX_DF + 1)) + [passes.TAIL_MAX_DF + 7])
+def test_the_compiled_chi2_tail_is_scipys_to_rounding(df):
+    rng = np.random.default_rng(df)
+    z = np.concatenate([rng.chisquare(df, 20000) * rng.uniform(0.05, 40.0, 20000),
+                        [0.0, 1e-300, 1e-12, 0.5, 1400.0, 5000.0, np.inf, np.nan, -1.0]])
+    got = passes.no_change_probability(z, df)
+    want = special.chdtrc(df, z)                       # the twin's; NaN at z < 0, as here
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    ok = ~np.isnan(want)
+    np.testing.assert_allclose(got[ok], want[ok], rtol=3e-13, atol=1e-290)
+    if df > passes.TAIL_MAX_DF:                        # scipy's own, bit for bit
+        assert np.array_equal(got, want, equal_nan=True)

@@ -9,8 +9,9 @@ __all__ = ["chi2_sf", "weighted_center", "weighted_cov"]
 
 
 def chi2_sf(z, df):
-    """``scipy.stats.chi2.sf(z, df)`` of a 1-D ``z``, bit for bit: the same
-    ``special.chdtrc`` without ``scipy.stats``' argument handling, each half
+    """``scipy.stats.chi2.sf(z, df)`` of a 1-D ``z >= 0``, bit for bit: the same
+    ``special.chdtrc`` without ``scipy.stats``' argument handling (which
+    also makes a negative ``z`` 1 instead of NaN), each half
     of ``z`` on its own thread when allowed (the tail is evaluated once per
     pixel and IRMAD iteration, the largest cost of an iteration)."""
     half = z.shape[0] // 2

@@ -14,7 +14,6 @@ from scipy import linalg
 from .._validation import check_choice
 from ..progress import step
 from . import _irmad_passes
-from ._stats import chi2_sf
 
 __all__ = ["ENGINES", "cca", "irmad", "mad_chi2", "mad_variates"]
 
@@ -127,7 +126,7 @@ def irmad(x1, x2, max_iter=50, tol=1e-6, engine="numba"):
         if last:
             break
         rho_prev = rho
-        w = chi2_sf(z, b_count)                                # 1 - cdf
+        w = passes.no_change_probability(z, b_count)           # 1 - cdf
     return {"mad": mad, "sigma2": sigma2, "chi2": z, "rho": rho, "weights": w,
             "n_iter": it, "converged": converged, "a": a, "b": b, "m1": m1, "m2": m2}
 
@@ -162,10 +161,12 @@ def _mad_and_chi2(x1, x2, fit, engine, with_mad=True):
 _PASSES = {
     "numba": SimpleNamespace(weighted_means=_irmad_passes.weighted_means,
                              weighted_moments=_irmad_passes.weighted_moments,
-                             mad_scores=_irmad_passes.mad_scores),
+                             mad_scores=_irmad_passes.mad_scores,
+                             no_change_probability=_irmad_passes.no_change_probability),
     "numpy": SimpleNamespace(weighted_means=_irmad_passes.weighted_means_numpy,
                              weighted_moments=_irmad_passes.weighted_moments_numpy,
-                             mad_scores=_irmad_passes.mad_scores_numpy),
+                             mad_scores=_irmad_passes.mad_scores_numpy,
+                             no_change_probability=_irmad_passes.no_change_probability_numpy),
 }
 
 
