@@ -32,7 +32,7 @@ import numba
 from numba import types
 from numba.extending import intrinsic
 
-from ._simd import vfma, vload, vload_masked, vstore, vstore_masked, vtranspose4, vzero
+from ._simd import sload, vfma, vload, vload_masked, vstore, vstore_masked, vtranspose4, vzero
 
 __all__ = ["fma", "gemm_nn", "gemm_tn", "transpose"]
 
@@ -49,7 +49,7 @@ def _make_gemm(trans):
     """The compiled product for a fixed ``trans`` (a compile-time constant)."""
     @numba.njit(inline="always", error_model="numpy")
     def a_at(A, r, k):
-        return A[k, r] if trans else A[r, k]
+        return sload(A[k], r) if trans else sload(A[r], k)      # one row pointer per k (see sload)
 
     @numba.njit(inline="always", error_model="numpy")
     def tile_5x8(A, B, jb, C, r, j, K):
