@@ -27,6 +27,7 @@ import numba
 import numpy as np
 
 from .._threads import map_two
+from ..toolbox._simd import vfma, vget, vload_masked, vstore_masked, vsub, vzero
 from ._stats import chi2_sf
 
 __all__ = ["BLOCK", "weighted_means", "weighted_moments", "mad_scores", "no_change_probability",
@@ -96,7 +97,9 @@ def weighted_moments(x1, x2, w, m1, m2, sw):
     bands = x1.shape[1]
     n_blocks = -(-x1.shape[0] // BLOCK)
     partial = np.empty((n_blocks, 3, bands, bands))         # per block: S11, S22, S12 (upper of S11, S22)
-    map_two(lambda span: _block_moments(x1, x2, w, m1, m2, span[0], span[1], partial), *_halves(n_blocks))
+    m1, m2 = np.ascontiguousarray(m1, np.float64), np.ascontiguousarray(m2, np.float64)
+    kernel = _block_moments4 if bands <= 4 else _block_moments
+    map_two(lambda span: kernel(x1, x2, w, m1, m2, span[0], span[1], partial), *_halves(n_blocks))
     s11, s22, s12 = _sum_rows(partial.reshape(n_blocks, -1)).reshape(3, bands, bands) / sw
     lower = np.tril_indices(bands, -1)
     s11[lower] = s11.T[lower]
@@ -112,7 +115,9 @@ def mad_scores(x1, x2, m1, m2, a, b, zero, sigma2, with_mad=True):
     mad = np.empty(x1.shape if with_mad else (0, 0))
     z = np.empty(x1.shape[0])
     keep = (~np.asarray(zero)).astype(np.float64)
-    map_two(lambda span: _pixel_scores(x1, x2, m1, m2, a, b, keep, sigma2, span[0], span[1], mad, z, with_mad),
+    m1, m2, a, b = (np.ascontiguousarray(v, np.float64) for v in (m1, m2, a, b))   # eigh's vectors are F-ordered
+    kernel = _pixel_scores4 if x1.shape[1] <= 4 else _pixel_scores
+    map_two(lambda span: kernel(x1, x2, m1, m2, a, b, keep, sigma2, span[0], span[1], mad, z, with_mad),
             *_halves(x1.shape[0]))
     return (mad if with_mad else None), z
 
@@ -237,4 +242,87 @@ def _pixel_scores(x1, x2, m1, m2, a, b, keep, sigma2, first, stop, mad, z, with_
             if with_mad:
                 mad[p, j] = d
             zp += d * d / sigma2[j]
+        z[p] = zp
+
+
+# -- up to four bands: one pixel's bands in one float64x4 register -------------
+
+@numba.njit(inline="always", error_model="numpy")
+def _row_or_zero(matrix, i, bands):
+    """Row ``i`` of ``matrix`` (bands x bands) as a vector, zeros past the
+    last band; a zero vector for ``i >= bands``."""
+    return vload_masked(matrix[i], 0, bands) if i < bands else vzero()
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _block_moments4(x1, x2, w, m1, m2, first, stop, partial):
+    """:func:`_block_moments` for 1-4 bands. A pixel's centred bands are one
+    vector (lanes past the last band 0), each row of S11, S22 and S12 a
+    vector accumulator, twelve in registers for the whole block: one vector
+    fma per row and pixel instead of a scalar sum in memory per entry
+    (about 10x faster). Every row is complete; the caller mirrors S11 and
+    S22 from their upper triangles, as for :func:`_block_moments`."""
+    n_pixels, bands = x1.shape
+    mean1 = vload_masked(m1, 0, bands)
+    mean2 = vload_masked(m2, 0, bands)
+    for k in range(first, stop):
+        s11_0, s11_1, s11_2, s11_3 = vzero(), vzero(), vzero(), vzero()
+        s22_0, s22_1, s22_2, s22_3 = vzero(), vzero(), vzero(), vzero()
+        s12_0, s12_1, s12_2, s12_3 = vzero(), vzero(), vzero(), vzero()
+        for p in range(k * BLOCK, min(n_pixels, (k + 1) * BLOCK)):
+            c1 = vsub(vload_masked(x1[p], 0, bands), mean1)
+            c2 = vsub(vload_masked(x2[p], 0, bands), mean2)
+            wp = w[p]
+            wc = wp * vget(c1, 0)
+            s11_0 = vfma(wc, c1, s11_0)
+            s12_0 = vfma(wc, c2, s12_0)
+            wc = wp * vget(c1, 1)
+            s11_1 = vfma(wc, c1, s11_1)
+            s12_1 = vfma(wc, c2, s12_1)
+            wc = wp * vget(c1, 2)
+            s11_2 = vfma(wc, c1, s11_2)
+            s12_2 = vfma(wc, c2, s12_2)
+            wc = wp * vget(c1, 3)
+            s11_3 = vfma(wc, c1, s11_3)
+            s12_3 = vfma(wc, c2, s12_3)
+            s22_0 = vfma(wp * vget(c2, 0), c2, s22_0)
+            s22_1 = vfma(wp * vget(c2, 1), c2, s22_1)
+            s22_2 = vfma(wp * vget(c2, 2), c2, s22_2)
+            s22_3 = vfma(wp * vget(c2, 3), c2, s22_3)
+        out = partial[k]
+        for q, (r0, r1, r2, r3) in enumerate(((s11_0, s11_1, s11_2, s11_3), (s22_0, s22_1, s22_2, s22_3),
+                                              (s12_0, s12_1, s12_2, s12_3))):
+            vstore_masked(out[q, 0], 0, r0, bands)
+            if bands > 1:
+                vstore_masked(out[q, 1], 0, r1, bands)
+            if bands > 2:
+                vstore_masked(out[q, 2], 0, r2, bands)
+            if bands > 3:
+                vstore_masked(out[q, 3], 0, r3, bands)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _pixel_scores4(x1, x2, m1, m2, a, b, keep, sigma2, first, stop, mad, z, with_mad):
+    """:func:`_pixel_scores` for 1-4 bands: the canonical variates of a pixel
+    are ``u = sum_i c1_i a[i, :]`` and ``v = sum_i c2_i b[i, :]``, each one
+    vector, summed row by row with vector fma."""
+    bands = x1.shape[1]
+    mean1 = vload_masked(m1, 0, bands)
+    mean2 = vload_masked(m2, 0, bands)
+    a0, a1, a2, a3 = _row_or_zero(a, 0, bands), _row_or_zero(a, 1, bands), _row_or_zero(a, 2, bands), \
+        _row_or_zero(a, 3, bands)
+    b0, b1, b2, b3 = _row_or_zero(b, 0, bands), _row_or_zero(b, 1, bands), _row_or_zero(b, 2, bands), \
+        _row_or_zero(b, 3, bands)
+    for p in range(first, stop):
+        c1 = vsub(vload_masked(x1[p], 0, bands), mean1)
+        c2 = vsub(vload_masked(x2[p], 0, bands), mean2)
+        u = vfma(vget(c1, 3), a3, vfma(vget(c1, 2), a2, vfma(vget(c1, 1), a1, vfma(vget(c1, 0), a0, vzero()))))
+        v = vfma(vget(c2, 3), b3, vfma(vget(c2, 2), b2, vfma(vget(c2, 1), b1, vfma(vget(c2, 0), b0, vzero()))))
+        d = vsub(u, v)
+        zp = 0.0
+        for j in range(bands):
+            dj = vget(d, j) if keep[j] else 0.0
+            if with_mad:
+                mad[p, j] = dj
+            zp += dj * dj / sigma2[j]
         z[p] = zp

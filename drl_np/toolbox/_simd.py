@@ -22,7 +22,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
 __all__ = ["float64x4", "sload", "vzero", "vload", "vstore", "vload_masked", "vstore_masked", "vfma",
-           "vtranspose4"]
+           "vsub", "vget", "vtranspose4"]
 
 _V4 = ir.VectorType(ir.DoubleType(), 4)
 _MASK = ir.VectorType(ir.IntType(1), 4)
@@ -154,6 +154,22 @@ def vfma(typingctx, a, b, c):
                                             "llvm.fma.v4f64")
         return builder.call(fn, [splat, args[1], args[2]])
     return float64x4(types.float64, float64x4, float64x4), codegen
+
+
+@intrinsic
+def vsub(typingctx, a, b):
+    """``a - b`` lane by lane (IEEE subtraction)."""
+    def codegen(context, builder, signature, args):
+        return builder.fsub(args[0], args[1])
+    return float64x4(float64x4, float64x4), codegen
+
+
+@intrinsic
+def vget(typingctx, v, i):
+    """Lane ``i`` of ``v`` (0 <= i < 4), a scalar."""
+    def codegen(context, builder, signature, args):
+        return builder.extract_element(args[0], args[1])
+    return types.float64(float64x4, i), codegen
 
 
 @intrinsic
