@@ -27,7 +27,7 @@ INVARIANT_PROBABILITY = 0.95
 MIN_INVARIANT = (0.001, 200)
 #: most pixels IRMAD iterates on when it picks the invariant pixels (**choice**
 #: ``invariant_sample``): each iteration is a pass over every pixel it sees,
-#: about 0.06 s per megapixel of 4 bands here (0.03 s on two threads;
+#: about 25 ms per megapixel of 4 bands here (15 ms on two threads;
 #: ``benchmarks/irmad_speed.py``); up to a megapixel the exact
 #: IRMAD of Canty & Nielsen, above it an even stride of about a megapixel
 INVARIANT_SAMPLE = 1 << 20

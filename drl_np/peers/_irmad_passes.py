@@ -4,13 +4,17 @@ their NumPy twins.
 Each iteration of :func:`drl_np.peers.mad.irmad` reads every pixel three
 times: for the weighted means, for the weighted (cross-)covariances about
 them, and for the MAD variates and the statistic Z of the fitted canonical
-vectors; then every pixel's next weight is the chi-square tail of its Z. The canonical vectors themselves come from B x B matrices and cost
-nothing. In NumPy each pass makes several (P, B) temporaries, and two of its
-steps are slow at B of 3 to 6: the product ``(P, B) @ (B, B)`` (BLAS is made
-for large inner sizes) and the row sum over B entries. The compiled passes
-read each pixel once per pass and keep its values in registers; on the
-1024 x 1024 synthetic scene (4 bands) they make an iteration about 4x faster
-(``benchmarks/RESULTS.md``, *Regions stage*).
+vectors; then every pixel's next weight is the chi-square tail of its Z.
+The canonical vectors themselves come from B x B matrices and cost nothing.
+In NumPy each pass makes several (P, B) temporaries, and two of its steps
+are slow at B of 3 to 6: the product ``(P, B) @ (B, B)`` (BLAS is made for
+large inner sizes) and the row sum over B entries. The compiled passes read
+each pixel once per pass; up to four bands a pixel's bands are one
+:data:`~drl_np.toolbox._simd.float64x4` register and each row of a
+covariance a vector accumulator (``_block_moments4``, ``_pixel_scores4``),
+above four they loop over the bands. On the 1024 x 1024 synthetic scene
+(4 bands) a whole IRMAD is 8x faster than the twins on one thread
+(``benchmarks/irmad_speed.py``).
 
 Sums over pixels are taken per block of :data:`BLOCK` pixels, in pixel order,
 and the blocks' sums are added in block order, so a pass gives the same bits
