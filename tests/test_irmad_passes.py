@@ -9,7 +9,7 @@ from drl_np._validation import InputError
 from drl_np.datasets import synthetic_pair
 from drl_np.normalise import INVARIANT_PROBABILITY, invariant_pixels
 from drl_np.peers import _irmad_passes as passes
-from drl_np.peers.mad import irmad, mad_chi2, mad_variates
+from drl_np.peers.mad import cca, irmad, mad_chi2, mad_variates
 
 #: three whole blocks and a part: the block sums and their order are exercised
 N_PIXELS = 3 * passes.BLOCK + 123
@@ -108,3 +108,15 @@ def test_the_compiled_chi2_tail_is_scipys_to_rounding(df):
     np.testing.assert_allclose(got[ok], want[ok], rtol=3e-13, atol=1e-290)
     if df > passes.TAIL_MAX_DF:                        # scipy's own, bit for bit
         assert np.array_equal(got, want, equal_nan=True)
+
+
+@pytest.mark.parametrize("bands", [3, 6])
+def test_any_layout_and_float_type_is_taken(bands):
+    x1, x2, w = _dates(bands)
+    strided1, strided2 = np.asfortranarray(x1[::2]).astype(np.float32), x2[::2, ::-1]
+    fit = irmad(strided1, strided2, max_iter=3)
+    twin = irmad(strided1, strided2, max_iter=3, engine="numpy")
+    np.testing.assert_allclose(fit["chi2"], twin["chi2"], rtol=1e-9)
+    from_cca = cca(strided1, strided2, w[::2])
+    np.testing.assert_allclose(from_cca[0], cca(strided1, strided2, w[::2], engine="numpy")[0], rtol=1e-10)
+    np.testing.assert_allclose(mad_chi2(strided1, strided2, fit), fit["chi2"], rtol=1e-12)

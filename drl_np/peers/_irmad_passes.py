@@ -85,8 +85,15 @@ def _halves(n_items):
     return (0, half), (half, n_items)
 
 
+def _as_rows(*arrays):
+    """The arrays as C-contiguous float64 (no copy when they are): the
+    vector loads read whole rows."""
+    return [np.ascontiguousarray(v, np.float64) for v in arrays]
+
+
 def weighted_means(x1, x2, w):
     """Compiled :func:`weighted_means_numpy`."""
+    x1, x2, w = _as_rows(x1, x2, w)
     bands = x1.shape[1]
     n_blocks = -(-x1.shape[0] // BLOCK)
     partial = np.empty((n_blocks, 1 + 2 * bands))            # per block: sum w, sum w x1, sum w x2
@@ -98,10 +105,10 @@ def weighted_means(x1, x2, w):
 
 def weighted_moments(x1, x2, w, m1, m2, sw):
     """Compiled :func:`weighted_moments_numpy`."""
+    x1, x2, w, m1, m2 = _as_rows(x1, x2, w, m1, m2)
     bands = x1.shape[1]
     n_blocks = -(-x1.shape[0] // BLOCK)
     partial = np.empty((n_blocks, 3, bands, bands))         # per block: S11, S22, S12 (upper of S11, S22)
-    m1, m2 = np.ascontiguousarray(m1, np.float64), np.ascontiguousarray(m2, np.float64)
     kernel = _block_moments4 if bands <= 4 else _block_moments
     map_two(lambda span: kernel(x1, x2, w, m1, m2, span[0], span[1], partial), *_halves(n_blocks))
     s11, s22, s12 = _sum_rows(partial.reshape(n_blocks, -1)).reshape(3, bands, bands) / sw
@@ -116,10 +123,10 @@ def mad_scores(x1, x2, m1, m2, a, b, zero, sigma2, with_mad=True):
     pixel alone (no sums across pixels). With ``with_mad=False`` only Z is
     computed (``mad`` is returned as None): an IRMAD iteration that is not
     the last needs no more."""
+    x1, x2, m1, m2, a, b, sigma2 = _as_rows(x1, x2, m1, m2, a, b, sigma2)   # eigh's vectors are F-ordered
     mad = np.empty(x1.shape if with_mad else (0, 0))
     z = np.empty(x1.shape[0])
     keep = (~np.asarray(zero)).astype(np.float64)
-    m1, m2, a, b = (np.ascontiguousarray(v, np.float64) for v in (m1, m2, a, b))   # eigh's vectors are F-ordered
     kernel = _pixel_scores4 if x1.shape[1] <= 4 else _pixel_scores
     map_two(lambda span: kernel(x1, x2, m1, m2, a, b, keep, sigma2, span[0], span[1], mad, z, with_mad),
             *_halves(x1.shape[0]))
@@ -134,6 +141,7 @@ def no_change_probability(z, df):
     underflows."""
     if df > TAIL_MAX_DF:
         return chi2_sf(z, df)
+    z, = _as_rows(z)
     out = np.empty(z.shape[0])
     map_two(lambda span: _chi2_tail(z, df, span[0], span[1], out), *_halves(z.shape[0]))
     return out

@@ -106,7 +106,7 @@ def irmad(x1, x2, max_iter=50, tol=1e-6, engine="numba"):
     :math:`\\chi^2_B` for no-change pixels.
     """
     passes = _passes(engine)
-    if engine == "numba":                                  # one copy, not one per pass
+    if engine == "numba":                                  # one copy here, none in the passes
         x1, x2 = np.ascontiguousarray(x1, np.float64), np.ascontiguousarray(x2, np.float64)
     b_count = x1.shape[1]
     w = np.ones(x1.shape[0])
@@ -150,11 +150,8 @@ def mad_chi2(x1, x2, fit, engine="numba"):
 
 
 def _mad_and_chi2(x1, x2, fit, engine, with_mad=True):
-    passes = _passes(engine)
-    if engine == "numba":
-        x1, x2 = np.ascontiguousarray(x1, np.float64), np.ascontiguousarray(x2, np.float64)
-    return passes.mad_scores(x1, x2, fit["m1"], fit["m2"], fit["a"], fit["b"],
-                             (1.0 - fit["rho"]) < _NO_CHANGE_GAP, fit["sigma2"], with_mad=with_mad)
+    return _passes(engine).mad_scores(x1, x2, fit["m1"], fit["m2"], fit["a"], fit["b"],
+                                      (1.0 - fit["rho"]) < _NO_CHANGE_GAP, fit["sigma2"], with_mad=with_mad)
 
 
 #: the passes over the pixels of each engine (``._irmad_passes``)
