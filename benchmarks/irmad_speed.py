@@ -7,7 +7,10 @@ configuration (engine x threads, the thread count set with
 ``numba.set_num_threads``, which :func:`drl_np._threads.map_two` follows)
 runs once to warm up (Numba loads its cache), then the engines alternate and
 the median of ``--repeats`` is reported. A second table times one
-iteration's passes alone. Run with ``python -m benchmarks.irmad_speed``.
+iteration's passes alone; a third, on one thread, the two passes whose
+compiled form depends on the band count (1-4 bands in one vector register,
+5-8 in two, more in loops), on 1 M random pixels of 3, 6, 8 and 13 bands.
+Run with ``python -m benchmarks.irmad_speed``.
 """
 import argparse
 import statistics
@@ -66,6 +69,30 @@ def time_passes(x1, x2, threads, repeats):
     return out
 
 
+def time_band_counts(counts, repeats, n_pixels=1 << 20):
+    """{bands: {pass: {engine: median seconds}}} of the covariances and Z on
+    random pixels, one thread."""
+    numba.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    out = {}
+    for bands in counts:
+        x1 = rng.random((n_pixels, bands))
+        x2 = x1 + 0.1 * rng.random((n_pixels, bands))
+        w = rng.random(n_pixels)
+        a, b = rng.random((2, bands, bands))
+        zero, sigma2 = np.zeros(bands, bool), rng.uniform(0.5, 1.5, bands)
+        for engine in ENGINES:
+            p = _PASSES[engine]
+            m1, m2, sw = p.weighted_means(x1, x2, w)
+            steps = {"covariances": lambda: p.weighted_moments(x1, x2, w, m1, m2, sw),
+                     "Z": lambda: p.mad_scores(x1, x2, m1, m2, a, b, zero, sigma2, with_mad=False)}
+            for name, step in steps.items():
+                step()
+                out.setdefault(bands, {}).setdefault(name, {})[engine] = statistics.median(
+                    _seconds(step) for _ in range(repeats))
+    return out
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1024)
@@ -93,6 +120,12 @@ def main(argv=None):
             rows.setdefault(name, []).extend(by_engine[e] for e in ENGINES)
     for name, values in rows.items():
         print(f"| {name} | " + " | ".join(f"{1e3 * v:.1f}" for v in values) + " |")
+    print("\nCovariances and Z by band count, 1 M random pixels, one thread, milliseconds:\n")
+    print("| bands | covariances, numpy | covariances, numba | Z, numpy | Z, numba |")
+    print("|---:|---:|---:|---:|---:|")
+    for bands, by_pass in time_band_counts((3, 6, 8, 13), max(args.repeats, 5)).items():
+        cells = [by_pass[name][e] for name in ("covariances", "Z") for e in ENGINES]
+        print(f"| {bands} | " + " | ".join(f"{1e3 * v:.1f}" for v in cells) + " |")
 
 
 if __name__ == "__main__":

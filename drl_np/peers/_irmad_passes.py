@@ -12,7 +12,8 @@ large inner sizes) and the row sum over B entries. The compiled passes read
 each pixel once per pass; up to four bands a pixel's bands are one
 :data:`~drl_np.toolbox._simd.float64x4` register and each row of a
 covariance a vector accumulator (``_block_moments4``, ``_pixel_scores4``),
-above four they loop over the bands. On the 1024 x 1024 synthetic scene
+from five to eight bands two (``_block_moments8``, ``_pixel_scores8``),
+above eight they loop over the bands. On the 1024 x 1024 synthetic scene
 (4 bands) a whole IRMAD is 8x faster than the twins on one thread
 (``benchmarks/irmad_speed.py``).
 
@@ -31,7 +32,7 @@ import numba
 import numpy as np
 
 from .._threads import map_two
-from ..toolbox._simd import vfma, vget, vload_masked, vstore_masked, vsub, vzero
+from ..toolbox._simd import vfma, vget, vload, vload_masked, vstore, vstore_masked, vsub, vzero
 from ._stats import chi2_sf
 
 __all__ = ["BLOCK", "weighted_means", "weighted_moments", "mad_scores", "no_change_probability",
@@ -109,7 +110,7 @@ def weighted_moments(x1, x2, w, m1, m2, sw):
     bands = x1.shape[1]
     n_blocks = -(-x1.shape[0] // BLOCK)
     partial = np.empty((n_blocks, 3, bands, bands))         # per block: S11, S22, S12 (upper of S11, S22)
-    kernel = _block_moments4 if bands <= 4 else _block_moments
+    kernel = _block_moments4 if bands <= 4 else _block_moments8 if bands <= 8 else _block_moments
     map_two(lambda span: kernel(x1, x2, w, m1, m2, span[0], span[1], partial), *_halves(n_blocks))
     s11, s22, s12 = _sum_rows(partial.reshape(n_blocks, -1)).reshape(3, bands, bands) / sw
     lower = np.tril_indices(bands, -1)
@@ -127,7 +128,8 @@ def mad_scores(x1, x2, m1, m2, a, b, zero, sigma2, with_mad=True):
     mad = np.empty(x1.shape if with_mad else (0, 0))
     z = np.empty(x1.shape[0])
     keep = (~np.asarray(zero)).astype(np.float64)
-    kernel = _pixel_scores4 if x1.shape[1] <= 4 else _pixel_scores
+    bands = x1.shape[1]
+    kernel = _pixel_scores4 if bands <= 4 else _pixel_scores8 if bands <= 8 else _pixel_scores
     map_two(lambda span: kernel(x1, x2, m1, m2, a, b, keep, sigma2, span[0], span[1], mad, z, with_mad),
             *_halves(x1.shape[0]))
     return (mad if with_mad else None), z
@@ -334,6 +336,94 @@ def _pixel_scores4(x1, x2, m1, m2, a, b, keep, sigma2, first, stop, mad, z, with
         zp = 0.0
         for j in range(bands):
             dj = vget(d, j) if keep[j] else 0.0
+            if with_mad:
+                mad[p, j] = dj
+            zp += dj * dj / sigma2[j]
+        z[p] = zp
+
+
+# -- five to eight bands: two float64x4 registers per pixel and row ------------
+
+@numba.njit(inline="always", error_model="numpy")
+def _cross8(xa, xb, w, ma, mb, first_pixel, stop_pixel, out):
+    """``out (bands, bands) = sum_p w_p (xa_p - ma)(xb_p - mb)'`` over the
+    pixels ``first_pixel .. stop_pixel - 1``, 5-8 bands: sixteen vector
+    accumulators, two per row (lanes 0-3 and 4-7; rows and lanes past the
+    last band stay 0)."""
+    bands = xa.shape[1]
+    hi = bands - 4
+    ma_lo, ma_hi = vload(ma, 0), vload_masked(ma, 4, hi)
+    mb_lo, mb_hi = vload(mb, 0), vload_masked(mb, 4, hi)
+    r0l, r0h, r1l, r1h, r2l, r2h, r3l, r3h = vzero(), vzero(), vzero(), vzero(), vzero(), vzero(), vzero(), vzero()
+    r4l, r4h, r5l, r5h, r6l, r6h, r7l, r7h = vzero(), vzero(), vzero(), vzero(), vzero(), vzero(), vzero(), vzero()
+    for p in range(first_pixel, stop_pixel):
+        a_lo = vsub(vload(xa[p], 0), ma_lo)
+        a_hi = vsub(vload_masked(xa[p], 4, hi), ma_hi)
+        b_lo = vsub(vload(xb[p], 0), mb_lo)
+        b_hi = vsub(vload_masked(xb[p], 4, hi), mb_hi)
+        wp = w[p]
+        s = wp * vget(a_lo, 0)
+        r0l, r0h = vfma(s, b_lo, r0l), vfma(s, b_hi, r0h)
+        s = wp * vget(a_lo, 1)
+        r1l, r1h = vfma(s, b_lo, r1l), vfma(s, b_hi, r1h)
+        s = wp * vget(a_lo, 2)
+        r2l, r2h = vfma(s, b_lo, r2l), vfma(s, b_hi, r2h)
+        s = wp * vget(a_lo, 3)
+        r3l, r3h = vfma(s, b_lo, r3l), vfma(s, b_hi, r3h)
+        s = wp * vget(a_hi, 0)
+        r4l, r4h = vfma(s, b_lo, r4l), vfma(s, b_hi, r4h)
+        s = wp * vget(a_hi, 1)
+        r5l, r5h = vfma(s, b_lo, r5l), vfma(s, b_hi, r5h)
+        s = wp * vget(a_hi, 2)
+        r6l, r6h = vfma(s, b_lo, r6l), vfma(s, b_hi, r6h)
+        s = wp * vget(a_hi, 3)
+        r7l, r7h = vfma(s, b_lo, r7l), vfma(s, b_hi, r7h)
+    for i, (low, high) in enumerate(((r0l, r0h), (r1l, r1h), (r2l, r2h), (r3l, r3h),
+                                     (r4l, r4h), (r5l, r5h), (r6l, r6h), (r7l, r7h))):
+        if i < bands:
+            vstore(out[i], 0, low)
+            vstore_masked(out[i], 4, high, hi)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _block_moments8(x1, x2, w, m1, m2, first, stop, partial):
+    """:func:`_block_moments` for 5-8 bands: per block three sweeps over its
+    pixels (S11, S22, S12), each with its sixteen accumulators in registers
+    (:func:`_cross8`)."""
+    n_pixels = x1.shape[0]
+    for k in range(first, stop):
+        lo, hi = k * BLOCK, min(n_pixels, (k + 1) * BLOCK)
+        _cross8(x1, x1, w, m1, m1, lo, hi, partial[k, 0])
+        _cross8(x2, x2, w, m2, m2, lo, hi, partial[k, 1])
+        _cross8(x1, x2, w, m1, m2, lo, hi, partial[k, 2])
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _pixel_scores8(x1, x2, m1, m2, a, b, keep, sigma2, first, stop, mad, z, with_mad):
+    """:func:`_pixel_scores` for 5-8 bands: ``u`` and ``v`` are two vectors
+    each, summed row by row of ``a`` and ``b`` with vector fma."""
+    bands = x1.shape[1]
+    hi = bands - 4
+    m1_lo, m1_hi = vload(m1, 0), vload_masked(m1, 4, hi)
+    m2_lo, m2_hi = vload(m2, 0), vload_masked(m2, 4, hi)
+    for p in range(first, stop):
+        c1_lo = vsub(vload(x1[p], 0), m1_lo)
+        c1_hi = vsub(vload_masked(x1[p], 4, hi), m1_hi)
+        c2_lo = vsub(vload(x2[p], 0), m2_lo)
+        c2_hi = vsub(vload_masked(x2[p], 4, hi), m2_hi)
+        u_lo, u_hi, v_lo, v_hi = vzero(), vzero(), vzero(), vzero()
+        for i in range(bands):
+            c1_i = vget(c1_lo, i) if i < 4 else vget(c1_hi, i - 4)
+            c2_i = vget(c2_lo, i) if i < 4 else vget(c2_hi, i - 4)
+            u_lo = vfma(c1_i, vload(a[i], 0), u_lo)
+            u_hi = vfma(c1_i, vload_masked(a[i], 4, hi), u_hi)
+            v_lo = vfma(c2_i, vload(b[i], 0), v_lo)
+            v_hi = vfma(c2_i, vload_masked(b[i], 4, hi), v_hi)
+        d_lo = vsub(u_lo, v_lo)
+        d_hi = vsub(u_hi, v_hi)
+        zp = 0.0
+        for j in range(bands):
+            dj = (vget(d_lo, j) if j < 4 else vget(d_hi, j - 4)) if keep[j] else 0.0
             if with_mad:
                 mad[p, j] = dj
             zp += dj * dj / sigma2[j]
