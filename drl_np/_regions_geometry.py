@@ -4,6 +4,7 @@ Every function here computes on clean input (house rule 2): label maps are
 int64 (M, N) with -1 at masked pixels, images are float64 (M, N, B). None of
 them loops over regions in Python.
 """
+import numba
 import numpy as np
 from skimage.measure import label as _cc_label
 
@@ -143,7 +144,7 @@ def _windows(image, centres, window):
     return patch.reshape(centres.shape[0], window * window * bands)  # (n, w*w*B)
 
 
-def _mean_windows(image, labels, n, window):
+def _mean_windows(image, labels, n, window, engine="numba"):
     """The mean of the ``window`` x ``window`` patches of each region's member
     pixels, flattened as :func:`_windows` (**choice** ``region_sample='mean'``).
 
@@ -154,6 +155,9 @@ def _mean_windows(image, labels, n, window):
         Regions 0..n-1, -1 masked.
     n : int
     window : int
+    engine : {'numba', 'numpy'}
+        :func:`_window_sums` or its NumPy twin :func:`_window_sums_numpy`
+        (the same sums in the same order: equal bit for bit).
 
     Returns
     -------
@@ -161,26 +165,60 @@ def _mean_windows(image, labels, n, window):
         ``x[i, (dy*w + dx)*B + b]`` = mean over the members (r, c) of region
         i of ``image[r + dy - h, c + dx - h, b]``, read with symmetric
         padding as :func:`_windows` reads it.
-
-    Notes
-    -----
-    One offset (dy, dx) at a time: the members' shifted values are summed
-    per region with ``bincount``, so memory is one (p, B) array, never the
-    (p, w*w*B) windows of every member.
     """
-    m, ncols, bands = image.shape
-    half = window // 2
     flat = labels.ravel()
     idx = np.flatnonzero(flat >= 0)                    # (p,) raster order
     lab = flat[idx]
-    rows, cols = np.divmod(idx, ncols)
+    rows, cols = np.divmod(idx, labels.shape[1])
     sizes = np.bincount(lab, minlength=n).astype(np.float64)         # (n,)
-    out = np.empty((n, window * window * bands))
+    sums = np.zeros((n, window * window * image.shape[2]))
+    if engine == "numba":
+        _window_sums(np.ascontiguousarray(image, np.float64), lab, rows, cols, window, sums)
+    else:
+        _window_sums_numpy(image, lab, rows, cols, window, sums)
+    return sums / np.maximum(sizes, 1.0)[:, None]
+
+
+def _window_sums_numpy(image, lab, rows, cols, window, out):
+    """``out[l, (dy*w + dx)*B + b] += image[r + dy - h, c + dx - h, b]`` over
+    the member pixels (r, c) = (``rows[i]``, ``cols[i]``) of region
+    ``l = lab[i]``, i in raster order. One offset (dy, dx) at a time: the
+    members' shifted values are summed per region with ``bincount`` (which
+    adds in the order of i), so memory is one (p, B) array, never the
+    (p, w*w*B) windows of every member."""
+    m, ncols, bands = image.shape
+    half = window // 2
     for dy in range(window):
         r = _symmetric_index(rows + dy - half, m)      # (p,)
         for dx in range(window):
             c = _symmetric_index(cols + dx - half, ncols)
             shifted = image[r, c]                      # (p, B)
             for b in range(bands):
-                out[:, (dy * window + dx) * bands + b] = np.bincount(lab, weights=shifted[:, b], minlength=n)
-    return out / np.maximum(sizes, 1.0)[:, None]
+                out[:, (dy * window + dx) * bands + b] += np.bincount(lab, weights=shifted[:, b],
+                                                                      minlength=out.shape[0])
+
+
+@numba.njit(cache=True, nogil=True)
+def _window_sums(image, lab, rows, cols, window, out):
+    """Compiled :func:`_window_sums_numpy`: one pass over the member pixels,
+    each adding its whole window to its region's row of ``out`` (the row
+    stays in cache), every entry's terms in the order of i, as ``bincount``
+    adds them. ``out`` starts at zero."""
+    m, ncols, bands = image.shape
+    half = window // 2
+    for i in range(lab.shape[0]):
+        row = out[lab[i]]
+        for dy in range(window):
+            r = _symmetric_index_1(rows[i] + dy - half, m)
+            for dx in range(window):
+                c = _symmetric_index_1(cols[i] + dx - half, ncols)
+                base = (dy * window + dx) * bands
+                for b in range(bands):
+                    row[base + b] += image[r, c, b]
+
+
+@numba.njit(inline="always")
+def _symmetric_index_1(i, size):
+    """:func:`_symmetric_index` of one integer."""
+    j = i % (2 * size)                                 # Python's sign rule: 0 <= j < 2 size
+    return j if j < size else 2 * size - 1 - j

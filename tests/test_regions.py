@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from skimage.measure import label as cc_label
 
-from drl_np._regions_geometry import (_centres, _overlay, _pixel_labels,
+from drl_np._regions_geometry import (_centres, _mean_windows, _overlay, _pixel_labels,
                                       _raster_order, _symmetric_index,
                                       _windows)
 from drl_np._validation import InputError
@@ -378,3 +378,20 @@ def test_default_compactness_follows_land_cover_on_narrow_data():
     default = build_regions(t1, t2, n_segments=24)
     fixed = build_regions(t1, t2, n_segments=24, compactness=COMPACTNESS)
     assert impurity(default) < 0.5 * impurity(fixed)
+
+
+@pytest.mark.parametrize("shape, window", [((40, 57, 4), 3), ((9, 11, 2), 5), ((2, 3, 1), 7)])
+def test_compiled_mean_windows_equal_the_bincount_twin_bit_for_bit(shape, window):
+    rng = np.random.default_rng(sum(shape) + window)
+    image = rng.normal(size=shape)
+    labels = rng.integers(0, 12, shape[:2])
+    labels[rng.random(shape[:2]) < 0.2] = -1               # masked pixels are no members
+    labels[labels == 5] = -1                               # region 5 has no member: a row of zeros
+    fast = _mean_windows(image, labels, 12, window, engine="numba")
+    twin = _mean_windows(image, labels, 12, window, engine="numpy")
+    assert np.array_equal(fast, twin)
+    assert np.all(fast[5] == 0.0)
+    # and the mean of the members' own windows, read with symmetric padding
+    members = np.argwhere(labels == 3)
+    if members.size:
+        np.testing.assert_allclose(fast[3], _windows(image, members, window).mean(axis=0), rtol=1e-12)
