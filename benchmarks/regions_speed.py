@@ -17,7 +17,7 @@ import tracemalloc
 import numpy as np
 from scipy import ndimage as ndi
 
-from drl_np._regions_geometry import _centres, _overlay, _windows
+from drl_np._regions_geometry import _centres, _mean_windows, _overlay, _windows
 from drl_np._validation import valid_pixels
 from drl_np.regions import (PIXELS_PER_SEGMENT, COMPACTNESS, _scale_pair,
                             _segment_pair, build_regions)
@@ -74,6 +74,9 @@ def run(size=1000, repeats=3):
     sizes, centres = stage("centres", lambda: _centres(labels, n))
     stage("windows (both dates)",
           lambda: (_windows(t1s, centres, 3), _windows(t2s, centres, 3)))
+    for engine in ("numpy", "numba"):                  # region_sample='mean', one thread
+        stage(f"mean windows of the members (both dates, {engine})",
+              lambda engine=engine: [_mean_windows(t, labels, n, 3, engine) for t in (t1s, t2s)])
     total, reg = _median_time(lambda: build_regions(t1, t2), repeats)
     rows.append(("**build_regions, all valid**", total))
     masked, reg_m = _median_time(lambda: build_regions(t1, t2, mask=mask),
