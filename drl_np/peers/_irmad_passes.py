@@ -35,7 +35,7 @@ from .._threads import map_two
 from ..toolbox._simd import vfma, vget, vload, vload_masked, vstore, vstore_masked, vsub, vzero
 from ._stats import chi2_sf
 
-__all__ = ["BLOCK", "weighted_means", "weighted_moments", "mad_scores", "no_change_probability",
+__all__ = ["BLOCK", "TAIL_MAX_DF", "weighted_means", "weighted_moments", "mad_scores", "no_change_probability",
            "weighted_means_numpy", "weighted_moments_numpy", "mad_scores_numpy",
            "no_change_probability_numpy"]
 
