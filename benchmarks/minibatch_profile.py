@@ -19,28 +19,17 @@ import time
 import numba
 import numpy as np
 
+from benchmarks.algorithm1_speed import _forward_loops, _gradient_loops
 from benchmarks.toolbox_speed import BATCHSIZE, M, SIZES, make_problem
 from drl_np.toolbox import _numba as kernel
 from drl_np.toolbox import nntrain
-from drl_np.toolbox._products import gemm_nn, gemm_tn, transpose
-
-
-@numba.njit
-def _repeat_forward(a, wt, z, reps):
-    for _ in range(reps):
-        gemm_nn(a, wt, 0, z)
+from drl_np.toolbox._products import gemm_nn, transpose
 
 
 @numba.njit
 def _repeat_delta(d, w, t, reps):
     for _ in range(reps):
         gemm_nn(d, w, 1, t)
-
-
-@numba.njit
-def _repeat_gradient(d, a, g, reps):
-    for _ in range(reps):
-        gemm_tn(d, a, 0, g)
 
 
 @numba.njit
@@ -98,7 +87,7 @@ def pieces(reps):
     for n_in, n_out in layers:
         a, wt = rng.random((bs, n_in + 1)), rng.random((n_in + 1, n_out))
         rows.append(("forward a W'", f"({bs}x{n_in + 1}) @ ({n_in + 1}x{n_out})",
-                     _microseconds(lambda n: _repeat_forward(a, wt, np.empty((bs, n_out)), n), reps),
+                     _microseconds(lambda n: _forward_loops(a, wt, np.empty((bs, n_out)), n), reps),
                      2 * bs * (n_in + 1) * n_out))
     for n_in, n_out in layers[1:]:
         d, w = rng.random((bs, n_out)), rng.random((n_out, n_in + 1))
@@ -108,7 +97,7 @@ def pieces(reps):
     for n_in, n_out in layers:
         d, a = rng.random((bs, n_out)), rng.random((bs, n_in + 1))
         rows.append(("gradient d' a", f"({n_out}x{bs}) @ ({bs}x{n_in + 1})",
-                     _microseconds(lambda n: _repeat_gradient(d, a, np.empty((n_out, n_in + 1)), n), reps),
+                     _microseconds(lambda n: _gradient_loops(d, a, np.empty((n_out, n_in + 1)), n), reps),
                      2 * bs * n_out * (n_in + 1)))
     for width in SIZES[1:-1]:
         z, a = rng.normal(size=(bs, width)), np.ones((bs, width + 1))

@@ -26,7 +26,7 @@ def _two_threads():
 @lru_cache(maxsize=1)
 def _blas():
     """The BLAS libraries loaded (found once: ``threadpool_limits`` looks
-    them up on every call, 1.5 ms, and IRMAD calls :func:`map_two` three
+    them up on every call, 1.5 ms, and IRMAD calls :func:`map_two` four
     times per iteration)."""
     return ThreadpoolController()
 

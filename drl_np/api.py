@@ -4,7 +4,8 @@ import time
 
 import numpy as np
 
-from ._validation import InputError, check_mask, check_nodata, check_pair, check_schedule, valid_pixels
+from ._validation import (InputError, check_choice, check_mask, check_nodata, check_pair, check_schedule,
+                          valid_pixels)
 from .estimators import make_estimator
 from .methods import METHODS, PEER_METHODS, REGION_METHODS
 from .peers import detect_changes
@@ -112,10 +113,8 @@ def analyse(t1, t2, method="drlnet2", random_state=0, mask=None, nodata=None,
     >>> res.cda_map.shape, res.n_change_types
     ((256, 256), 4)
     """
-    if method not in METHODS:
-        raise InputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
-    if preset not in PRESETS:
-        raise InputError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}")
+    check_choice(method, METHODS, "method")
+    check_choice(preset, PRESETS, "preset")
     front = FRONT_END[preset]
     scaling = front["scaling"] if scaling is None else scaling
     region_statistic = front["region_statistic"] if region_statistic is None else region_statistic

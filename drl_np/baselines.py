@@ -29,11 +29,8 @@ class _DifferenceKMeans(BaseEstimator):
     def _check(self, x1, x2, members):
         x1, x2 = check_samples(x1, x2)
         check_positive_int(self.n_types, "n_types")
-        if self.threshold not in DECISION_RULES:
-            raise InputError(f"threshold must be one of {', '.join(DECISION_RULES)}, got {self.threshold!r}")
-        if self.threshold_statistic not in THRESHOLD_STATISTICS:
-            raise InputError(f"threshold_statistic must be one of {', '.join(THRESHOLD_STATISTICS)}, "
-                             f"got {self.threshold_statistic!r}")
+        check_choice(self.threshold, DECISION_RULES, "threshold")
+        check_choice(self.threshold_statistic, THRESHOLD_STATISTICS, "threshold_statistic")
         check_member_windows(members, self._flag_space(), x1.shape[1])
         return x1, x2
 

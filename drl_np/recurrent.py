@@ -205,16 +205,12 @@ class DRLnet(BaseEstimator):
         the command line add the remedy in their own words."""
         x1, x2 = check_samples(x1, x2)
         schedule = check_schedule(self.schedule)
-        if self.variant not in VARIANTS:
-            raise InputError(f"variant must be one of {', '.join(VARIANTS)}, got {self.variant!r}")
-        if self.threshold not in DECISION_RULES:
-            raise InputError(f"threshold must be one of {', '.join(DECISION_RULES)}, got {self.threshold!r}")
+        check_choice(self.variant, VARIANTS, "variant")
+        check_choice(self.threshold, DECISION_RULES, "threshold")
         check_choice(self.change_space, CHANGE_SPACES, "change_space")
         check_choice(self.input_scaling, INPUT_SCALINGS, "input_scaling")
         check_member_windows(members, self.change_space, x1.shape[1])
-        if self.threshold_statistic not in THRESHOLD_STATISTICS:
-            raise InputError(f"threshold_statistic must be one of {', '.join(THRESHOLD_STATISTICS)}, "
-                             f"got {self.threshold_statistic!r}")
+        check_choice(self.threshold_statistic, THRESHOLD_STATISTICS, "threshold_statistic")
         check_positive_int(self.batchsize, "batchsize")
         if x1.shape[0] < schedule[0]:
             raise InputError(f"only {x1.shape[0]} samples for K0 = {schedule[0]} clusters")

@@ -433,8 +433,7 @@ def _segment_pair(t1s, t2s, valid, n_segments, compactness):
         return lab
 
     # the dates are segmented independently: on two threads when allowed
-    labels1, labels2 = map_two(segment, t1s, t2s)
-    return labels1, labels2
+    return tuple(map_two(segment, t1s, t2s))
 
 
 def _fill_invalid(image, valid):

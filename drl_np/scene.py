@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import InputError, check_positive_int, check_schedule
+from ._validation import InputError, check_choice, check_positive_int, check_schedule
 from .frontend import BandStats, fit_front_end
 from .methods import METHODS, PEER_METHODS
 from .progress import step, time_left
@@ -295,8 +295,7 @@ def fit_scene(source, method="drlnet2", rng=None, *, schedule=(25, 15, 8, 5), ti
     """
     from .estimators import make_estimator
 
-    if method not in METHODS:
-        raise InputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    check_choice(method, METHODS, "method")
     schedule = check_schedule(schedule)
     sample_size = check_positive_int(sample_size, "sample_size", minimum=schedule[0])
     sample_pixels = check_positive_int(sample_pixels, "sample_pixels", minimum=2)

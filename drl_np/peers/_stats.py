@@ -12,8 +12,8 @@ def chi2_sf(z, df):
     """``scipy.stats.chi2.sf(z, df)`` of a 1-D ``z >= 0``, bit for bit: the same
     ``special.chdtrc`` without ``scipy.stats``' argument handling (which
     also makes a negative ``z`` 1 instead of NaN), each half
-    of ``z`` on its own thread when allowed (the tail is evaluated once per
-    pixel and IRMAD iteration, the largest cost of an iteration)."""
+    of ``z`` on its own thread when allowed (ISFA evaluates it once per
+    pixel and iteration)."""
     half = z.shape[0] // 2
     return np.concatenate(map_two(lambda part: special.chdtrc(df, part), z[:half], z[half:]))
 
@@ -23,11 +23,9 @@ def weighted_center(x, w):
     return x - (w @ x) / w.sum()                      # (P, B)
 
 
-def weighted_cov(a, b, w, aw=None):
+def weighted_cov(a, b, w):
     """Weighted cross-covariance of centred ``a`` (P, B1), ``b`` (P, B2).
 
-    ``sum_p w_p a_p b_p^T / sum_p w_p``, shape (B1, B2). ``aw``, optional:
-    ``a * w[:, None]`` when the caller already holds it (the same values).
+    ``sum_p w_p a_p b_p^T / sum_p w_p``, shape (B1, B2).
     """
-    aw = a * w[:, None] if aw is None else aw
-    return aw.T @ b / w.sum()
+    return (a * w[:, None]).T @ b / w.sum()
